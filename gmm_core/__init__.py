@@ -1,0 +1,60 @@
+"""gmm_core: Gaussian mixture models and the EM algorithm, one half-step at a time.
+
+A small, fast, dependency-light library (numpy and scipy only) with a
+scikit-learn-like estimator, :class:`GaussianMixture`, and the pure functions
+it is built from, so that EM can be run, inspected and taught step by step::
+
+    >>> import numpy as np
+    >>> from gmm_core import initialize, e_step, m_step
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 2))
+    >>> params = initialize(X, 3, "kmeans++", rng)
+    >>> resp, log_lik = e_step(X, params)       # E-step: soft assignments
+    >>> params = m_step(X, resp, "full", 1e-6)  # M-step: new weights, means, covariances
+"""
+
+from gmm_core._em import (
+    Collapse,
+    ComponentCollapseError,
+    EMHistory,
+    HalfStep,
+    aic,
+    bic,
+    e_step,
+    log_likelihood,
+    m_step,
+    n_parameters,
+    predict,
+    predict_proba,
+    run_em,
+    sample,
+    score_samples,
+)
+from gmm_core._estimator import ConvergenceWarning, GaussianMixture
+from gmm_core._init import INIT_METHODS, initialize
+from gmm_core._params import COVARIANCE_TYPES, CovarianceType, GMMParams
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "INIT_METHODS",
+    "Collapse",
+    "ComponentCollapseError",
+    "ConvergenceWarning",
+    "CovarianceType",
+    "EMHistory",
+    "GMMParams",
+    "GaussianMixture",
+    "HalfStep",
+    "aic",
+    "bic",
+    "e_step",
+    "initialize",
+    "log_likelihood",
+    "m_step",
+    "n_parameters",
+    "predict",
+    "predict_proba",
+    "run_em",
+    "sample",
+    "score_samples",
+]

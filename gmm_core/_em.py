@@ -1,0 +1,904 @@
+"""The mathematics of EM for Gaussian mixtures: densities, E-step, M-step, runs.
+
+Notation (used in every docstring): ``N`` points :math:`x_n \\in \\mathbb{R}^D`,
+``K`` components with weights :math:`\\pi_k`, means :math:`\\mu_k` and
+covariances :math:`\\Sigma_k`; responsibilities :math:`\\gamma_{nk}`.
+
+How the numbers are computed, and why
+-------------------------------------
+* **Log-space.** Densities of points far from every component underflow to 0
+  in floating point, which would make responsibilities 0/0. Everything is kept
+  as logarithms and normalised with :func:`scipy.special.logsumexp`.
+* **Quadratic features.** For a point :math:`x` the weighted log density
+  :math:`\\log \\pi_k + \\log \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k)` is a quadratic
+  polynomial in :math:`x`, so for all points and components at once it is one
+  matrix product :math:`\\Phi W` with the features
+  :math:`\\Phi(x) = (1, x_1, \\dots, x_D, x_1^2, x_1 x_2, \\dots, x_D^2)`
+  (shape ``(N, F)``, ``F = 1 + D + D(D+1)/2``) and a coefficient matrix ``W``
+  of shape ``(F, K)`` built from the Cholesky factors of the covariances. The
+  M-step's sufficient statistics are the product the other way round,
+  :math:`\\gamma^\\top \\Phi` (shape ``(K, F)``): counts :math:`N_k`, first and
+  second moments in one BLAS call.
+* **Centring.** Expanding the quadratic and the one-pass moment formula
+  :math:`\\Sigma = E[xx^\\top] - \\mu\\mu^\\top` both lose digits when the data sit
+  far from the origin (1e8 away, a float64 keeps only 8 of its 16 digits for
+  the spread). The data are therefore centred on their mean before the
+  features are formed; means are moved back at the end.
+* **An exact fallback.** Centring cannot help a component that is tiny
+  compared with the extent of the data (a component collapsing onto a point).
+  For such a component the log density is computed from :math:`x - \\mu_k`
+  directly and its covariance with the two-pass formula. The test is the
+  expected rounding error, ``eps * (extent / width)**2``.
+* **Chunks.** Points are processed in chunks of a few thousand rows, so the
+  ``(N, K)`` intermediate arrays of a fused EM iteration never exist in full:
+  memory stays flat in ``N`` and the working set stays in cache.
+* **reg_covar** is added to the diagonal of every covariance after the
+  M-step, as in scikit-learn: it keeps a component that sits on a single point
+  or on a line positive definite. With ``reg_covar=0`` such a component
+  *collapses*, and this is reported as a :class:`Collapse` naming the
+  component, not as a ``LinAlgError`` or a NaN.
+* **The epsilon on N_k.** :math:`N_k` gets ``10 * eps`` added before it
+  divides (as in scikit-learn), so a component with no points yields finite
+  numbers that can be reported instead of a division by zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from scipy.special import logsumexp
+
+from gmm_core._params import CovarianceType, GMMParams, check_covariance_type
+
+_EPS = np.finfo(np.float64).eps
+_LOG_2PI = np.log(2.0 * np.pi)
+# Rows per chunk: chunk * K float64 values (~256 KiB for K = 4) fit in cache.
+_CHUNK_ELEMENTS = 32_768
+# Largest tolerated rounding error of the expanded quadratic form and of the
+# one-pass moments, relative to one unit of Mahalanobis distance or variance.
+_CANCELLATION_LIMIT = 1e-9
+# A component whose N_k falls below this many points has lost all its points.
+_EMPTY_N_K = 1e-10
+
+Phase = Literal["init", "E", "M"]
+StopReason = Literal["converged", "max_iter", "collapse"]
+CollapseReason = Literal["singular_covariance", "empty_component", "non_finite"]
+
+
+# ---------------------------------------------------------------------------
+# Collapse: a typed report of a component that cannot go on
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Collapse:
+    """Why EM cannot continue, and which component is to blame.
+
+    Attributes
+    ----------
+    component : int
+        Index ``k`` (0-based) of the component that collapsed.
+    reason : {"singular_covariance", "empty_component", "non_finite"}
+        ``"singular_covariance"``: :math:`\\Sigma_k` is no longer positive
+        definite (the component shrank onto a point or a line);
+        ``"empty_component"``: :math:`N_k \\approx 0`, no point belongs to it;
+        ``"non_finite"``: a density or parameter became infinite.
+    detail : str
+        The numbers behind the verdict (e.g. the smallest variance).
+    """
+
+    component: int
+    reason: CollapseReason
+    detail: str = ""
+
+    @property
+    def message(self) -> str:
+        """A sentence saying what happened to which component, why, and what fixes it."""
+        k = self.component + 1
+        what = {
+            "singular_covariance": (
+                f"Component {k} collapsed: its covariance is no longer positive definite, "
+                "because it shrank onto a single point (or a line), where the likelihood "
+                "grows without bound."
+            ),
+            "empty_component": (
+                f"Component {k} is empty: no point has any responsibility left for it, so "
+                "its mean and covariance are undefined."
+            ),
+            "non_finite": (
+                f"Component {k} made the likelihood infinite or undefined (a variance "
+                "reached zero)."
+            ),
+        }[self.reason]
+        fix = (
+            " To fix it: raise reg_covar (e.g. to 1e-6 of the data's variance), restart "
+            "from another initialisation or seed, use fewer components, or scale the data."
+        )
+        return what + (f" ({self.detail})" if self.detail else "") + fix
+
+
+class ComponentCollapseError(ValueError):
+    """A component collapsed; ``.collapse`` says which one and why."""
+
+    def __init__(self, collapse: Collapse) -> None:
+        super().__init__(collapse.message)
+        self.collapse = collapse
+
+
+# ---------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------
+
+
+def check_data(X: np.ndarray, n_features: int | None = None) -> np.ndarray:
+    """Return ``X`` as a float64 array of shape (N, D), or raise a ValueError saying what to fix."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise ValueError(
+            f"X must be a 2-D array of shape (N, D); got shape {X.shape}. "
+            "For 1-D data use X.reshape(-1, 1)."
+        )
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X must hold at least one point and one feature; got shape {X.shape}.")
+    if not np.all(np.isfinite(X)):
+        bad = int(np.count_nonzero(~np.isfinite(X).all(axis=1)))
+        raise ValueError(
+            f"X contains NaN or infinite values in {bad} row(s); drop or impute them first."
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} feature(s) but the mixture has {n_features}."
+        )
+    return X
+
+
+# ---------------------------------------------------------------------------
+# Gaussian log densities
+# ---------------------------------------------------------------------------
+
+
+def _cholesky(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors and log-determinants, reporting a non-PD component by index.
+
+    Parameters
+    ----------
+    covariances : ndarray, shape (K, D, D)
+
+    Returns
+    -------
+    chol : ndarray, shape (K, D, D)
+        Lower-triangular :math:`L_k` with :math:`\\Sigma_k = L_k L_k^\\top`.
+    log_det : ndarray, shape (K,)
+        :math:`\\log |\\Sigma_k| = 2 \\sum_i \\log (L_k)_{ii}`.
+    """
+    try:
+        chol = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:
+        for k, cov in enumerate(covariances):
+            try:
+                np.linalg.cholesky(cov)
+            except np.linalg.LinAlgError:
+                smallest = float(np.linalg.eigvalsh(cov)[0])
+                raise ComponentCollapseError(
+                    Collapse(k, "singular_covariance", f"smallest variance {smallest:.3g}")
+                ) from None
+        raise  # pragma: no cover - the loop above always finds the culprit
+    diag = np.diagonal(chol, axis1=1, axis2=2)
+    with np.errstate(divide="ignore"):
+        log_det = 2.0 * np.log(diag).sum(axis=1)
+    bad = ~np.isfinite(log_det) | ~np.isfinite(chol).all(axis=(1, 2))
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ComponentCollapseError(
+            Collapse(k, "singular_covariance", "a variance underflowed to zero")
+        )
+    return chol, log_det
+
+
+def _features(Xc: np.ndarray) -> np.ndarray:
+    """Quadratic features of centred points.
+
+    Parameters
+    ----------
+    Xc : ndarray, shape (c, D)
+
+    Returns
+    -------
+    phi : ndarray, shape (c, F), F = 1 + D + D(D+1)/2
+        Columns ``1``, ``x_i`` (i < D), ``x_i x_j`` (i <= j, row-major upper triangle).
+    """
+    c, d = Xc.shape
+    iu, ju = np.triu_indices(d)
+    phi = np.empty((c, 1 + d + iu.size))
+    phi[:, 0] = 1.0
+    phi[:, 1 : d + 1] = Xc
+    np.multiply(Xc[:, iu], Xc[:, ju], out=phi[:, d + 1 :])
+    return phi
+
+
+@dataclass(frozen=True)
+class _LogDensity:
+    """Everything needed to evaluate :math:`\\log \\pi_k \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k)`.
+
+    Built once per set of parameters; evaluated chunk by chunk.
+
+    Attributes
+    ----------
+    centre : ndarray, shape (D,)
+        Point subtracted from the data before forming features.
+    coef : ndarray, shape (F, K)
+        Coefficients ``W`` with ``log pi_k N(x | k) = features(x - centre) @ W[:, k]``.
+    exact : ndarray of int, shape (E,)
+        Components too narrow for the expanded form: evaluated from ``x - mu_k``.
+    means_c : ndarray, shape (K, D)
+        Means relative to ``centre``.
+    chol_inv : ndarray, shape (K, D, D)
+        :math:`L_k^{-1}`, so that the Mahalanobis distance is :math:`\\|L_k^{-1}(x-\\mu_k)\\|^2`.
+    const : ndarray, shape (K,)
+        :math:`\\log\\pi_k - \\tfrac12 (D \\log 2\\pi + \\log|\\Sigma_k|)`.
+    """
+
+    centre: np.ndarray
+    coef: np.ndarray
+    exact: np.ndarray
+    means_c: np.ndarray
+    chol_inv: np.ndarray
+    const: np.ndarray
+
+    @classmethod
+    def build(cls, params: GMMParams, centre: np.ndarray, extent: float) -> _LogDensity:
+        """Prepare the evaluation of ``params`` on data centred at ``centre``.
+
+        ``extent`` is the largest distance of a data point from ``centre``; it
+        decides which components need the exact (unexpanded) evaluation.
+        """
+        d = params.n_features
+        chol, log_det = _cholesky(params.covariances)
+        chol_inv = np.linalg.inv(chol)
+        precision = np.swapaxes(chol_inv, 1, 2) @ chol_inv  # (K, D, D) = Sigma_k^-1
+        means_c = params.means - centre
+        with np.errstate(divide="ignore"):
+            log_w = np.log(params.weights)
+        const = log_w - 0.5 * (d * _LOG_2PI + log_det)
+
+        # -1/2 (x - mu)^T P (x - mu) = -1/2 x^T P x + (P mu)^T x - 1/2 mu^T P mu
+        p_mu = np.einsum("kij,kj->ki", precision, means_c)
+        iu, ju = np.triu_indices(d)
+        quad = -0.5 * precision[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+        coef = np.concatenate(
+            [
+                (const - 0.5 * np.einsum("ki,ki->k", means_c, p_mu))[:, None],
+                p_mu,
+                quad,
+            ],
+            axis=1,
+        ).T  # (F, K)
+
+        # Rounding error of the expansion ~ eps * |P| * (|x| + |mu|)^2: too large for a
+        # component much narrower than the data's extent (a collapsing one).
+        norm_p = np.linalg.norm(precision, ord=2, axis=(1, 2))
+        reach = extent + np.linalg.norm(means_c, axis=1)
+        exact = np.flatnonzero(_EPS * norm_p * reach**2 > _CANCELLATION_LIMIT)
+        return cls(centre, np.ascontiguousarray(coef), exact, means_c, chol_inv, const)
+
+    def weighted_log_prob(self, Xc: np.ndarray, phi: np.ndarray) -> np.ndarray:
+        """Weighted log densities of a chunk.
+
+        Parameters
+        ----------
+        Xc : ndarray, shape (c, D)
+            Centred points.
+        phi : ndarray, shape (c, F)
+            Their features.
+
+        Returns
+        -------
+        ndarray, shape (c, K)
+            :math:`\\log \\pi_k + \\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`.
+        """
+        lp = phi @ self.coef
+        for k in self.exact:
+            y = (Xc - self.means_c[k]) @ self.chol_inv[k].T
+            lp[:, k] = self.const[k] - 0.5 * np.einsum("ij,ij->i", y, y)
+        return lp
+
+
+def _centre_and_extent(X: np.ndarray) -> tuple[np.ndarray, float]:
+    centre = X.mean(axis=0)
+    extent = float(np.sqrt(np.max(np.einsum("ij,ij->i", X - centre, X - centre))))
+    return centre, extent
+
+
+def _chunk_step(n: int, k: int) -> int:
+    return max(256, _CHUNK_ELEMENTS // max(k, 1))
+
+
+def _weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """All weighted log densities, shape (N, K); used where the full matrix is wanted."""
+    X = check_data(X, params.n_features)
+    centre, extent = _centre_and_extent(X)
+    dens = _LogDensity.build(params, centre, extent)
+    n, k = X.shape[0], params.n_components
+    out = np.empty((n, k))
+    step = _chunk_step(n, k)
+    for start in range(0, n, step):
+        Xc = X[start : start + step] - centre
+        out[start : start + step] = dens.weighted_log_prob(Xc, _features(Xc))
+    return out
+
+
+def _non_finite_collapse(wlp: np.ndarray) -> Collapse:
+    """Name the component responsible for a non-finite log-likelihood."""
+    bad = ~np.isfinite(wlp) & ~np.isneginf(wlp)
+    k = int(np.argmax(bad.any(axis=0))) if bad.any() else int(np.argmax(np.nanmax(wlp, axis=0)))
+    return Collapse(k, "non_finite", "the log-likelihood is not finite")
+
+
+def e_step(X: np.ndarray, params: GMMParams) -> tuple[np.ndarray, float]:
+    """E-step: responsibilities of each component for each point.
+
+    .. math::
+
+        \\gamma_{nk} = \\frac{\\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)}
+                            {\\sum_j \\pi_j \\mathcal{N}(x_n \\mid \\mu_j, \\Sigma_j)},
+        \\qquad
+        \\log L = \\sum_n \\log \\sum_k \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)
+
+    computed in log-space (``log gamma = log pi N - logsumexp_k log pi N``).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    params : GMMParams
+        K components in D dimensions.
+
+    Returns
+    -------
+    resp : ndarray, shape (N, K)
+        Responsibilities :math:`\\gamma_{nk}` in [0, 1]; each row sums to 1.
+    log_likelihood : float
+        Total log-likelihood :math:`\\log L` of ``X`` under ``params``.
+
+    Raises
+    ------
+    ComponentCollapseError
+        If a covariance is not positive definite or the likelihood is not finite.
+    """
+    wlp = _weighted_log_prob(X, params)
+    log_norm = logsumexp(wlp, axis=1)
+    total = float(log_norm.sum())
+    if not np.isfinite(total):
+        raise ComponentCollapseError(_non_finite_collapse(wlp))
+    return np.exp(wlp - log_norm[:, None]), total
+
+
+def score_samples(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """Log density of the mixture at each point.
+
+    .. math:: \\log p(x_n) = \\log \\sum_k \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    params : GMMParams
+
+    Returns
+    -------
+    ndarray, shape (N,)
+    """
+    return logsumexp(_weighted_log_prob(X, params), axis=1)
+
+
+def log_likelihood(X: np.ndarray, params: GMMParams) -> float:
+    """Total log-likelihood :math:`\\sum_n \\log p(x_n)` of ``X`` (shape (N, D)) under ``params``."""
+    return float(score_samples(X, params).sum())
+
+
+def predict_proba(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """Responsibilities :math:`\\gamma_{nk}`, shape (N, K); see :func:`e_step`."""
+    return e_step(X, params)[0]
+
+
+def predict(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """Hard labels :math:`\\arg\\max_k \\gamma_{nk}`, shape (N,), for ``X`` of shape (N, D)."""
+    return np.argmax(_weighted_log_prob(X, params), axis=1)
+
+
+# ---------------------------------------------------------------------------
+# M-step
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Moments:
+    """Sufficient statistics of a weighted data set, about ``centre``.
+
+    ``stats[k] = sum_n gamma_nk * features(x_n - centre)``, shape (K, F):
+    column 0 is :math:`N_k`, columns 1..D the first moments, the rest the
+    upper triangle of the second moments.
+    """
+
+    stats: np.ndarray
+    centre: np.ndarray
+    n_features: int
+
+
+def _scatter_from_moments(mom: _Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counts, centred means and scatter matrices from one-pass moments.
+
+    Returns
+    -------
+    nk : ndarray, shape (K,)
+        :math:`N_k + 10\\,\\epsilon` (the epsilon keeps an empty component finite).
+    means_c : ndarray, shape (K, D)
+        :math:`\\mu_k - \\text{centre} = \\sum_n \\gamma_{nk} (x_n - c) / N_k`.
+    scatter : ndarray, shape (K, D, D)
+        :math:`S_k = \\sum_n \\gamma_{nk} (x_n - \\mu_k)(x_n - \\mu_k)^\\top
+        = \\sum_n \\gamma_{nk} (x_n - c)(x_n - c)^\\top - N_k (\\mu_k - c)(\\mu_k - c)^\\top`.
+    """
+    d = mom.n_features
+    nk = mom.stats[:, 0] + 10 * _EPS
+    means_c = mom.stats[:, 1 : d + 1] / nk[:, None]
+    iu, ju = np.triu_indices(d)
+    second = np.zeros((nk.size, d, d))
+    second[:, iu, ju] = mom.stats[:, d + 1 :]
+    second[:, ju, iu] = mom.stats[:, d + 1 :]
+    scatter = second - nk[:, None, None] * np.einsum("ki,kj->kij", means_c, means_c)
+    return nk, means_c, scatter
+
+
+def _cancelled(second_diag: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+    """Components whose one-pass scatter lost too many digits to cancellation.
+
+    The subtraction ``E[xx^T] - mu mu^T`` has a rounding error of about
+    ``eps * max_i E[x_i^2]``; compared with the smallest variance left, that is
+    the relative error of the covariance.
+    """
+    smallest = np.linalg.eigvalsh(scatter)[:, 0]
+    scale = second_diag.max(axis=1)
+    return np.flatnonzero(_EPS * scale > _CANCELLATION_LIMIT * np.maximum(smallest, 0.0))
+
+
+def _covariances_from_scatter(
+    nk: np.ndarray, scatter: np.ndarray, covariance_type: CovarianceType, reg_covar: float
+) -> np.ndarray:
+    """Covariance matrices of each type from scatter matrices.
+
+    Parameters
+    ----------
+    nk : ndarray, shape (K,)
+    scatter : ndarray, shape (K, D, D)
+        :math:`S_k = \\sum_n \\gamma_{nk}(x_n-\\mu_k)(x_n-\\mu_k)^\\top`.
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float
+
+    Returns
+    -------
+    ndarray, shape (K, D, D)
+        full: :math:`S_k/N_k + rI`; tied: :math:`\\sum_k S_k / N + rI` for every k;
+        diag: :math:`\\mathrm{diag}(S_k)/N_k + rI`; spherical:
+        :math:`(\\mathrm{tr}(S_k)/(D N_k) + r) I`.
+    """
+    k, d, _ = scatter.shape
+    eye = np.eye(d)
+    if covariance_type == "full":
+        cov = scatter / nk[:, None, None]
+    elif covariance_type == "tied":
+        cov = np.broadcast_to(scatter.sum(axis=0) / nk.sum(), (k, d, d))
+    elif covariance_type == "diag":
+        cov = np.diagonal(scatter, axis1=1, axis2=2)[:, :, None] * eye / nk[:, None, None]
+    else:  # spherical
+        var = np.trace(scatter, axis1=1, axis2=2) / (d * nk)
+        cov = var[:, None, None] * eye
+    # Symmetrise (rounding can leave 1-ulp asymmetry) and regularise the diagonal.
+    cov = 0.5 * (cov + np.swapaxes(cov, 1, 2)) + reg_covar * eye
+    return cov
+
+
+def _check_m_step_result(nk: np.ndarray, cov: np.ndarray) -> None:
+    empty = np.flatnonzero(nk - 10 * _EPS < _EMPTY_N_K)
+    if empty.size:
+        k = int(empty[0])
+        raise ComponentCollapseError(
+            Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
+        )
+    _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
+
+
+def _params_from_moments(
+    mom: _Moments,
+    covariance_type: CovarianceType,
+    reg_covar: float,
+    two_pass: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+) -> GMMParams:
+    """M-step from sufficient statistics; ``two_pass(ks, means_c)`` recomputes scatters exactly."""
+    d = mom.n_features
+    nk, means_c, scatter = _scatter_from_moments(mom)
+    second_diag = mom.stats[:, d + 1 :][:, _diag_positions(d)] / nk[:, None]
+    redo = _cancelled(second_diag, scatter)
+    if redo.size and two_pass is not None:
+        scatter[redo] = two_pass(redo, means_c[redo])
+    cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
+    _check_m_step_result(nk, cov)
+    weights = nk / nk.sum()
+    return GMMParams(weights / weights.sum(), means_c + mom.centre, cov)
+
+
+def _diag_positions(d: int) -> np.ndarray:
+    iu, ju = np.triu_indices(d)
+    return np.flatnonzero(iu == ju)
+
+
+def m_step(
+    X: np.ndarray,
+    resp: np.ndarray,
+    covariance_type: CovarianceType = "full",
+    reg_covar: float = 1e-6,
+) -> GMMParams:
+    """M-step: the parameters that maximise the expected complete-data log-likelihood.
+
+    .. math::
+
+        N_k = \\sum_n \\gamma_{nk}, \\quad
+        \\pi_k = \\frac{N_k}{N}, \\quad
+        \\mu_k = \\frac{1}{N_k} \\sum_n \\gamma_{nk} x_n, \\quad
+        \\Sigma_k = \\frac{1}{N_k} \\sum_n \\gamma_{nk} (x_n - \\mu_k)(x_n - \\mu_k)^\\top
+                    + r I
+
+    with the covariance constrained by ``covariance_type`` (tied: one
+    :math:`\\Sigma = \\frac1N \\sum_k \\sum_n \\gamma_{nk}(x_n-\\mu_k)(x_n-\\mu_k)^\\top + rI`;
+    diag: the diagonal of :math:`\\Sigma_k`; spherical: :math:`\\sigma_k^2 I` with
+    :math:`\\sigma_k^2` the mean of that diagonal) and :math:`r` = ``reg_covar``.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    resp : array_like, shape (N, K)
+        Responsibilities (rows summing to 1; hard 0/1 labels work too).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float, default 1e-6
+        Non-negative value added to the diagonal of each covariance.
+
+    Returns
+    -------
+    GMMParams
+
+    Raises
+    ------
+    ComponentCollapseError
+        If a component is empty or its covariance is not positive definite.
+    """
+    X = check_data(X)
+    covariance_type = check_covariance_type(covariance_type)
+    resp = np.asarray(resp, dtype=np.float64)
+    if resp.ndim != 2 or resp.shape[0] != X.shape[0]:
+        raise ValueError(f"resp must have shape ({X.shape[0]}, K); got {resp.shape}.")
+    if not np.all(np.isfinite(resp)) or np.any(resp < 0):
+        raise ValueError("resp must be finite and non-negative.")
+    _check_reg_covar(reg_covar)
+    centre = X.mean(axis=0)
+    n, k = resp.shape
+    stats = np.zeros((k, 1 + X.shape[1] + X.shape[1] * (X.shape[1] + 1) // 2))
+    step = _chunk_step(n, k)
+    for start in range(0, n, step):
+        Xc = X[start : start + step] - centre
+        stats += resp[start : start + step].T @ _features(Xc)
+    mom = _Moments(stats, centre, X.shape[1])
+
+    def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
+        out = np.empty((ks.size, X.shape[1], X.shape[1]))
+        for i, kk in enumerate(ks):
+            diff = X - centre - means_c[i]
+            out[i] = (resp[:, kk, None] * diff).T @ diff
+        return out
+
+    return _params_from_moments(mom, covariance_type, reg_covar, two_pass)
+
+
+def _check_reg_covar(reg_covar: float) -> None:
+    if not (np.isfinite(reg_covar) and reg_covar >= 0):
+        raise ValueError(f"reg_covar must be a non-negative number; got {reg_covar!r}.")
+
+
+# ---------------------------------------------------------------------------
+# A fused EM iteration: E-step and M-step statistics in one pass over the data
+# ---------------------------------------------------------------------------
+
+
+def _em_pass(
+    X: np.ndarray,
+    params: GMMParams,
+    centre: np.ndarray,
+    extent: float,
+    covariance_type: CovarianceType,
+    reg_covar: float,
+    *,
+    m_step: bool = True,
+) -> tuple[float, GMMParams | None, Collapse | None]:
+    """One E-step (log-likelihood) and, optionally, the M-step that follows it.
+
+    The responsibilities of each chunk are used for the sufficient statistics
+    straight away and then dropped, so memory does not grow with N.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+    params : GMMParams
+    centre : ndarray, shape (D,)
+    extent : float
+
+    Returns
+    -------
+    log_likelihood : float
+        Total log-likelihood of ``params``.
+    new_params : GMMParams or None
+        The M-step's result (None if ``m_step`` is False or the M-step failed).
+    collapse : Collapse or None
+        Why the M-step failed, if it did.
+
+    Raises
+    ------
+    ComponentCollapseError
+        If ``params`` themselves cannot be evaluated.
+    """
+    dens = _LogDensity.build(params, centre, extent)
+    n, k = X.shape[0], params.n_components
+    step = _chunk_step(n, k)
+    total = 0.0
+    stats = np.zeros((k, dens.coef.shape[0])) if m_step else None
+    for start in range(0, n, step):
+        Xc = X[start : start + step] - centre
+        phi = _features(Xc)
+        wlp = dens.weighted_log_prob(Xc, phi)
+        log_norm = logsumexp(wlp, axis=1)
+        total += float(log_norm.sum())
+        if stats is not None:
+            stats += np.exp(wlp - log_norm[:, None]).T @ phi
+    if not np.isfinite(total):
+        raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
+    if stats is None:
+        return total, None, None
+
+    def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
+        # Second pass, only for components whose one-pass scatter lost its digits.
+        out = np.zeros((ks.size, X.shape[1], X.shape[1]))
+        for start in range(0, n, step):
+            Xc = X[start : start + step] - centre
+            wlp = dens.weighted_log_prob(Xc, _features(Xc))
+            resp = np.exp(wlp[:, ks] - logsumexp(wlp, axis=1)[:, None])
+            for i in range(ks.size):
+                diff = Xc - means_c[i]
+                out[i] += (resp[:, i, None] * diff).T @ diff
+        return out
+
+    try:
+        new = _params_from_moments(
+            _Moments(stats, centre, X.shape[1]), covariance_type, reg_covar, two_pass
+        )
+    except ComponentCollapseError as err:
+        return total, None, err.collapse
+    return total, new, None
+
+
+# ---------------------------------------------------------------------------
+# Runs of EM, half-step by half-step
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HalfStep:
+    """One state of an EM run.
+
+    Attributes
+    ----------
+    phase : {"init", "E", "M"}
+        ``"init"``: the starting parameters; ``"E"``: after an E-step (same
+        parameters as the state before, responsibilities now computed from
+        them); ``"M"``: after an M-step (new parameters).
+    iteration : int
+        Number of the EM iteration this half-step belongs to (0 for init).
+    params : GMMParams
+    log_likelihood : float
+        Total log-likelihood of ``params`` on the data.
+    """
+
+    phase: Phase
+    iteration: int
+    params: GMMParams
+    log_likelihood: float
+
+
+@dataclass(frozen=True)
+class EMHistory:
+    """The record of an EM run: its half-steps and how it stopped.
+
+    Attributes
+    ----------
+    steps : tuple of HalfStep
+        ``init, E, M, E, M, ...``. Only parameters are kept (O(K D^2) each);
+        responsibilities are recomputed with :func:`e_step` when needed, so the
+        history does not grow with N.
+    converged : bool
+    stop_reason : {"converged", "max_iter", "collapse"}
+    collapse : Collapse or None
+        Set when ``stop_reason == "collapse"``: the next M-step was impossible.
+    n_iter : int
+        Number of completed M-steps.
+    n_samples : int
+    tol : float
+    """
+
+    steps: tuple[HalfStep, ...]
+    converged: bool
+    stop_reason: StopReason
+    collapse: Collapse | None
+    n_iter: int
+    n_samples: int
+    tol: float
+    covariance_type: str = "full"
+    reg_covar: float = 1e-6
+    _ll: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        ll = np.array([s.log_likelihood for s in self.steps])
+        ll.setflags(write=False)
+        object.__setattr__(self, "_ll", ll)
+
+    @property
+    def log_likelihoods(self) -> np.ndarray:
+        """Total log-likelihood of every half-step, shape (len(steps),)."""
+        return self._ll
+
+    @property
+    def final(self) -> HalfStep:
+        """The last state reached."""
+        return self.steps[-1]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def run_em(
+    X: np.ndarray,
+    params0: GMMParams,
+    *,
+    covariance_type: CovarianceType = "full",
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+) -> EMHistory:
+    """Run EM from ``params0`` and record every half-step.
+
+    Convergence follows scikit-learn: EM stops once the change of the mean
+    per-sample log-likelihood between two successive M-steps,
+    :math:`|\\log L(\\theta_t) - \\log L(\\theta_{t-1})| / N`, is below ``tol``,
+    or after ``max_iter`` iterations. (Each iteration here knows the
+    log-likelihood of its own M-step's result, so it stops one M-step before
+    scikit-learn would, and ``lower_bound`` is the log-likelihood of the final
+    parameters rather than of the ones before.)
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    params0 : GMMParams
+        Starting parameters (see :func:`gmm_core.initialize`).
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    reg_covar : float, default 1e-6
+    tol : float, default 1e-3
+    max_iter : int, default 100
+        Maximum number of iterations (M-steps); 0 records the start only.
+
+    Returns
+    -------
+    EMHistory
+        If a component collapses, the run stops after the E-step whose M-step
+        failed, with ``stop_reason="collapse"`` and the :class:`Collapse`.
+        If ``params0`` itself cannot be evaluated, the history holds only the
+        init state with a log-likelihood of ``nan`` and the collapse.
+    """
+    X = check_data(X, params0.n_features)
+    covariance_type = check_covariance_type(covariance_type)
+    _check_reg_covar(reg_covar)
+    if max_iter < 0 or tol < 0:
+        raise ValueError("max_iter and tol must be non-negative.")
+    n = X.shape[0]
+    centre, extent = _centre_and_extent(X)
+    steps: list[HalfStep] = []
+
+    def finish(reason: StopReason, collapse: Collapse | None, n_iter: int) -> EMHistory:
+        return EMHistory(
+            tuple(steps), reason == "converged", reason, collapse, n_iter, n, tol,
+            covariance_type, reg_covar,
+        )
+
+    params = params0
+    try:
+        ll, new, collapse = _em_pass(
+            X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0
+        )
+    except ComponentCollapseError as err:
+        steps.append(HalfStep("init", 0, params, float("nan")))
+        return finish("collapse", err.collapse, 0)
+    steps.append(HalfStep("init", 0, params, ll))
+    for it in range(1, max_iter + 1):
+        steps.append(HalfStep("E", it, params, ll))
+        if new is None:  # the M-step of this iteration failed
+            return finish("collapse", collapse, it - 1)
+        params = new
+        try:
+            ll_new, new, collapse = _em_pass(
+                X, params, centre, extent, covariance_type, reg_covar, m_step=it < max_iter
+            )
+        except ComponentCollapseError as err:
+            # The new parameters cannot even be evaluated (infinite likelihood):
+            # keep the history at the E-step before them.
+            return finish("collapse", err.collapse, it - 1)
+        steps.append(HalfStep("M", it, params, ll_new))
+        if abs(ll_new - ll) / n < tol:
+            return finish("converged", None, it)
+        ll = ll_new
+    return finish("max_iter", None, max_iter)
+
+
+# ---------------------------------------------------------------------------
+# Sampling and model selection
+# ---------------------------------------------------------------------------
+
+
+def sample(params: GMMParams, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n`` points from the mixture.
+
+    Counts per component are multinomial(n, weights); points of component k
+    are :math:`\\mu_k + L_k z` with :math:`z \\sim \\mathcal{N}(0, I)`.
+
+    Returns
+    -------
+    X : ndarray, shape (n, D)
+        Grouped by component (component 0 first), as in scikit-learn.
+    labels : ndarray of int, shape (n,)
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1; got {n}.")
+    chol, _ = _cholesky(params.covariances)
+    counts = rng.multinomial(n, params.weights)
+    labels = np.repeat(np.arange(params.n_components), counts)
+    z = rng.standard_normal((n, params.n_features))
+    X = params.means[labels] + np.einsum("nij,nj->ni", chol[labels], z)
+    return X, labels
+
+
+def n_parameters(n_components: int, n_features: int, covariance_type: CovarianceType) -> int:
+    """Number of free parameters of a mixture.
+
+    ``(K - 1)`` weights + ``K D`` means + covariance parameters: full
+    ``K D (D + 1) / 2``, tied ``D (D + 1) / 2``, diag ``K D``, spherical ``K``.
+    """
+    check_covariance_type(covariance_type)
+    k, d = n_components, n_features
+    cov = {
+        "full": k * d * (d + 1) // 2,
+        "tied": d * (d + 1) // 2,
+        "diag": k * d,
+        "spherical": k,
+    }[covariance_type]
+    return int(cov + k * d + k - 1)
+
+
+def bic(X: np.ndarray, params: GMMParams, covariance_type: CovarianceType) -> float:
+    """Bayesian information criterion, :math:`-2 \\log L + p \\log N` (lower is better).
+
+    ``X`` has shape (N, D); ``p`` is :func:`n_parameters`.
+    """
+    X = check_data(X, params.n_features)
+    p = n_parameters(params.n_components, params.n_features, covariance_type)
+    return -2.0 * log_likelihood(X, params) + p * np.log(X.shape[0])
+
+
+def aic(X: np.ndarray, params: GMMParams, covariance_type: CovarianceType) -> float:
+    """Akaike information criterion, :math:`-2 \\log L + 2p` (lower is better); X (N, D)."""
+    X = check_data(X, params.n_features)
+    p = n_parameters(params.n_components, params.n_features, covariance_type)
+    return -2.0 * log_likelihood(X, params) + 2.0 * p
