@@ -63,6 +63,11 @@ _CHUNK_ELEMENTS = 32_768
 _CANCELLATION_LIMIT = 1e-9
 # A component whose N_k falls below this many points has lost all its points.
 _EMPTY_N_K = 1e-10
+# A component whose smallest variance is below this fraction of the data's mean
+# variance has shrunk onto a point or a line: its density there is ~1e6 times
+# the data's scale and the likelihood is running to infinity. (With the default
+# reg_covar and data of unit scale, variances never get below 1e-6.)
+_COLLAPSED_VARIANCE = 1e-12
 
 Phase = Literal["init", "E", "M"]
 StopReason = Literal["converged", "max_iter", "collapse"]
@@ -507,7 +512,11 @@ def _covariances_from_scatter(
     return cov
 
 
-def _check_m_step_result(nk: np.ndarray, cov: np.ndarray) -> None:
+def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: float) -> None:
+    """Raise ComponentCollapseError for an empty, singular or vanishing component.
+
+    ``data_variance`` is the data's mean variance (trace of its covariance / D).
+    """
     empty = np.flatnonzero(nk - 10 * _EPS < _EMPTY_N_K)
     if empty.size:
         k = int(empty[0])
@@ -515,6 +524,17 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray) -> None:
             Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
         )
     _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
+    smallest = np.linalg.eigvalsh(cov)[:, 0]
+    tiny = np.flatnonzero(smallest <= _COLLAPSED_VARIANCE * data_variance)
+    if tiny.size:
+        k = int(tiny[0])
+        raise ComponentCollapseError(
+            Collapse(
+                k,
+                "singular_covariance",
+                f"smallest variance {smallest[k]:.3g}, against {data_variance:.3g} for the data",
+            )
+        )
 
 
 def _params_from_moments(
@@ -531,7 +551,12 @@ def _params_from_moments(
     if redo.size and two_pass is not None:
         scatter[redo] = two_pass(redo, means_c[redo])
     cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
-    _check_m_step_result(nk, cov)
+    total = mom.stats.sum(axis=0)  # features summed over all points: the data's moments
+    n = total[0]
+    data_variance = float(
+        np.sum(total[d + 1 :][_diag_positions(d)] / n - (total[1 : d + 1] / n) ** 2) / d
+    )
+    _check_m_step_result(nk, cov, data_variance)
     weights = nk / nk.sum()
     return GMMParams(weights / weights.sum(), means_c + mom.centre, cov)
 
