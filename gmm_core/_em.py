@@ -106,9 +106,9 @@ class Collapse:
         k = self.component + 1
         what = {
             "singular_covariance": (
-                f"Component {k} collapsed: its covariance is no longer positive definite, "
-                "because it shrank onto a single point (or a line), where the likelihood "
-                "grows without bound."
+                f"Component {k} collapsed: it shrank onto a single point (or a line), so a "
+                "variance fell to almost zero and its covariance became singular; there the "
+                "likelihood grows without bound."
             ),
             "empty_component": (
                 f"Component {k} is empty: no point has any responsibility left for it, so "

@@ -326,16 +326,16 @@ _CATALOGUE: tuple[_Synthetic | _Real, ...] = (
             "Anisotropic (2-D)",
             2,
             "synthetic",
-            "Three long, thin, parallel clusters tilted at 45 degrees, lying side by side. "
-            "k-means (and a diagonal or spherical GMM) cuts across them; a full-covariance GMM "
-            "finds them.",
+            "Three long, thin, parallel clusters tilted at 45 degrees, staggered like a "
+            "staircase. k-means (and a diagonal or spherical GMM) cuts across them; a "
+            "full-covariance GMM finds them.",
             (
                 _n_samples(600),
                 _SEED,
                 _separation(
                     2.0,
-                    "Distance between neighbouring cluster centres, across the "
-                    "clusters (a round cluster has sd 1).",
+                    "Gap between neighbouring clusters measured across them (a round "
+                    "cluster has sd 1).",
                 ),
                 _anisotropy(9.0),
                 _imbalance(1.0),
@@ -358,7 +358,7 @@ _CATALOGUE: tuple[_Synthetic | _Real, ...] = (
             (
                 _n_samples(600),
                 _SEED,
-                _separation(5.0, "Side of the triangle on which the three centres sit."),
+                _separation(6.0, "Side of the triangle on which the three centres sit."),
                 _imbalance(10.0, 50.0),
             ),
             3,
@@ -617,8 +617,8 @@ def _load_real(entry: _Real) -> Dataset:
     n_kept = table.X.shape[0]
     if table.n_dropped:
         rows = (
-            f"{table.n_dropped} of the {table.n_rows_in_file} rows of {entry.filename} have a "
-            f"missing value in these columns and were dropped, leaving {n_kept}."
+            f"{table.n_dropped} of the {table.n_rows_in_file} rows of {entry.filename} have "
+            f"no value for {' or '.join(entry.columns)} and were dropped, leaving {n_kept}."
         )
     else:
         rows = f"All {n_kept} rows of {entry.filename} are used."

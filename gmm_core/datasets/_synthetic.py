@@ -239,11 +239,13 @@ def anisotropic(
     anisotropy: float,
     imbalance: float,
 ) -> Generated:
-    """Three parallel elongated clusters, tilted by 45 degrees, side by side across their width.
+    """Three parallel elongated clusters, tilted by 45 degrees, in a staircase.
 
-    All three share the covariance ``stretched_covariance(anisotropy, pi / 4)``; their
-    means lie ``separation`` apart along the short axis. When the clusters are long
-    compared with the gaps, k-means cuts across them; a full-covariance GMM does not.
+    All three share the covariance ``stretched_covariance(anisotropy, pi / 4)``.
+    Neighbouring means are ``separation`` apart across the clusters (along the
+    short axis) and staggered by one long-axis standard deviation, ``sqrt(anisotropy)``,
+    along them. When the clusters are long compared with the gaps, k-means cuts
+    across them; a full-covariance GMM does not.
 
     Returns
     -------
@@ -253,8 +255,10 @@ def anisotropic(
         K = 3, D = 2.
     """
     theta = np.pi / 4
+    long_axis = np.array([np.cos(theta), np.sin(theta)])
     short_axis = np.array([-np.sin(theta), np.cos(theta)])
-    means = np.outer([-separation, 0.0, separation], short_axis)
+    step = separation * short_axis + np.sqrt(anisotropy) * long_axis
+    means = np.outer([-1.0, 0.0, 1.0], step)
     cov = stretched_covariance(anisotropy, theta)
     params = GMMParams(
         weights=geometric_weights(3, imbalance),
