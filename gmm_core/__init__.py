@@ -13,6 +13,7 @@ it is built from, so that EM can be run, inspected and taught step by step::
     >>> params = m_step(X, resp, "full", 1e-6)  # M-step: new weights, means, covariances
 """
 
+from gmm_core import datasets
 from gmm_core._em import (
     Collapse,
     ComponentCollapseError,
@@ -46,6 +47,7 @@ __all__ = [
     "GaussianMixture",
     "HalfStep",
     "aic",
+    "datasets",
     "bic",
     "e_step",
     "initialize",
