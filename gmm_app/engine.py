@@ -1,0 +1,262 @@
+"""EM runs derived from the settings, and the numbers each half-step shows.
+
+The run is a pure function of the data and the settings (the seed drives the
+initialisation), so it is computed once with :func:`gmm_core.run_em` and cached
+with ``st.cache_data``, keyed by the settings and the data's identity (a
+content hash for uploaded data). The stepper buttons only move a cursor over
+its half-steps, so Back restores the previous state exactly. The history keeps
+parameters only; the responsibilities of the shown step are recomputed with
+:func:`gmm_core.e_step`.
+
+Every number comes from :mod:`gmm_core`; this module only selects and arranges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from gmm_app.data import LoadedData
+from gmm_app.geometry import grid_1d, grid_2d
+from gmm_app.state import Settings
+from gmm_core import (
+    EMHistory,
+    GMMParams,
+    e_step,
+    initialize,
+    run_em,
+    score_samples,
+)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A run, or why there is none.
+
+    Attributes
+    ----------
+    history : EMHistory or None
+    error : str or None
+        A sentence for the user when the run could not start (e.g. K larger
+        than the number of distinct points).
+    """
+
+    history: EMHistory | None
+    error: str | None = None
+
+
+def manual_means_problem(settings: Settings) -> str | None:
+    """Why a manual initialisation cannot start yet (too few or too many means), or None."""
+    if settings.init_method != "manual":
+        return None
+    have, need = len(settings.manual_means), settings.n_components
+    if have == need:
+        return None
+    how = (
+        "Click data points on the chart (or type them in the sidebar)"
+        if settings.n_features == 2
+        else "Type them in the sidebar, separated by commas"
+    )
+    if have < need:
+        return (
+            f"Manual initialisation needs K = {need} starting means; {have} given. "
+            f"{how} to give {need - have} more."
+        )
+    return (
+        f"Manual initialisation needs K = {need} starting means, but {have} were given. "
+        "Remove some, or raise K."
+    )
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _run(
+    data_key: str,
+    _X: np.ndarray,
+    n_components: int,
+    covariance_type: str,
+    init_method: str,
+    manual_means: tuple[tuple[float, ...], ...],
+    seed: int,
+    reg_covar: float,
+    tol: float,
+    max_iter: int,
+) -> RunOutcome:
+    # ``data_key`` identifies ``_X`` (which is not hashed): built-in data by name and
+    # knobs, uploaded data by a SHA-256 of its content.
+    rng = np.random.default_rng(seed)
+    try:
+        params0 = initialize(
+            _X,
+            n_components,
+            init_method,
+            rng,
+            means=np.asarray(manual_means, dtype=float) if init_method == "manual" else None,
+            covariance_type=covariance_type,
+            reg_covar=reg_covar,
+        )
+        history = run_em(
+            _X,
+            params0,
+            covariance_type=covariance_type,
+            reg_covar=reg_covar,
+            tol=tol,
+            max_iter=max_iter,
+        )
+    except ValueError as err:  # includes ComponentCollapseError
+        return RunOutcome(None, f"EM could not start: {err}")
+    return RunOutcome(history)
+
+
+def compute_run(data: LoadedData, settings: Settings) -> RunOutcome:
+    """The EM run of ``settings`` on ``data`` (cached)."""
+    return _run(
+        data.key,
+        data.X,
+        settings.n_components,
+        settings.covariance_type,
+        settings.init_method,
+        tuple(tuple(m) for m in settings.manual_means),
+        settings.seed,
+        settings.reg_covar,
+        settings.tol,
+        settings.max_iter,
+    )
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What one half-step shows.
+
+    Attributes
+    ----------
+    params : GMMParams
+        The parameters of the half-step (the Gaussians drawn).
+    resp : ndarray, shape (N, K), or None
+        The responsibilities the colours show: those of the most recent E-step
+        at or before the half-step (an M-step moves the Gaussians, not the
+        colours). None before the first E-step.
+    nk : ndarray, shape (K,), or None
+        :math:`N_k = \\sum_n \\gamma_{nk}` of ``resp``.
+    collapsed : int or None
+        The component that collapsed, on the run's last half-step.
+    error : str or None
+        Why the responsibilities could not be computed.
+    """
+
+    params: GMMParams
+    resp: np.ndarray | None
+    nk: np.ndarray | None
+    collapsed: int | None
+    error: str | None = None
+
+
+def step_view(X: np.ndarray, history: EMHistory, cursor: int) -> StepView:
+    """Parameters and responsibilities shown at half-step ``cursor``; X has shape (N, D)."""
+    steps = history.steps
+    params = steps[cursor].params
+    last_e = next((i for i in range(cursor, -1, -1) if steps[i].phase == "E"), None)
+    collapsed = (
+        history.collapse.component
+        if history.collapse is not None and cursor == len(steps) - 1
+        else None
+    )
+    if last_e is None:
+        return StepView(params, None, None, collapsed)
+    try:
+        resp, _ = e_step(X, steps[last_e].params)
+    except ValueError as err:
+        return StepView(params, None, None, collapsed, str(err))
+    return StepView(params, resp, resp.sum(axis=0), collapsed)
+
+
+def component_log_pdf(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """:math:`\\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)` for every point and component.
+
+    Each column is :func:`gmm_core.score_samples` of the one-component mixture
+    ``(mu_k, Sigma_k)``: exact in log space, so nothing underflows.
+
+    Parameters
+    ----------
+    X : ndarray, shape (N, D)
+    params : GMMParams
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+    """
+    X = np.asarray(X, dtype=float)
+    cols = [
+        score_samples(X, GMMParams([1.0], params.means[k : k + 1], params.covariances[k : k + 1]))
+        for k in range(params.n_components)
+    ]
+    return np.column_stack(cols)
+
+
+def point_log_weighted(x: np.ndarray, params: GMMParams) -> np.ndarray:
+    """:math:`\\log \\pi_k + \\log \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k)` for one point.
+
+    Parameters
+    ----------
+    x : ndarray, shape (D,)
+    params : GMMParams
+
+    Returns
+    -------
+    ndarray, shape (K,)
+    """
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    return log_w + component_log_pdf(np.asarray(x, dtype=float).reshape(1, -1), params)[0]
+
+
+def density_grid_2d(
+    X: np.ndarray, params: GMMParams, n_points: int = 70
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mixture density on a grid over the data (N, 2): ``(gx (G,), gy (G,), z (G, G))``."""
+    gx, gy, points = grid_2d(X, n_points)
+    z = np.exp(score_samples(points, params)).reshape(gy.size, gx.size)
+    return gx, gy, z
+
+
+@dataclass(frozen=True)
+class Curves1D:
+    """The 1-D chart's curves on a grid of G points.
+
+    Attributes
+    ----------
+    grid : ndarray, shape (G,)
+    component_density : ndarray, shape (G, K)
+        :math:`\\pi_k \\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2)`.
+    mixture_density : ndarray, shape (G,)
+    grid_resp : ndarray, shape (G, K), or None
+        :math:`\\gamma_k(x)` under the parameters of the last E-step.
+    """
+
+    grid: np.ndarray
+    component_density: np.ndarray
+    mixture_density: np.ndarray
+    grid_resp: np.ndarray | None
+
+
+def curves_1d(
+    X: np.ndarray, params: GMMParams, resp_params: GMMParams | None, n_points: int = 400
+) -> Curves1D:
+    """Densities of ``params`` and responsibilities of ``resp_params`` along x (X: (N, 1))."""
+    grid = grid_1d(X[:, 0], n_points)
+    g = grid.reshape(-1, 1)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    comp = np.exp(log_w + component_log_pdf(g, params))
+    mixture = np.exp(score_samples(g, params))
+    grid_resp = e_step(g, resp_params)[0] if resp_params is not None else None
+    return Curves1D(grid, comp, mixture, grid_resp)
+
+
+def last_e_params(history: EMHistory, cursor: int) -> GMMParams | None:
+    """Parameters of the most recent E-step at or before ``cursor`` (None before any)."""
+    for i in range(cursor, -1, -1):
+        if history.steps[i].phase == "E":
+            return history.steps[i].params
+    return None

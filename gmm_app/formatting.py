@@ -1,0 +1,175 @@
+"""Numbers and sentences for people: no ``nan`` ever, a real minus sign, clear stop reasons.
+
+Every function here is pure (no Streamlit, no Plotly), so the words the pages
+show can be tested directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gmm_core import EMHistory
+
+MINUS = "\u2212"
+"""The typographic minus sign, wider and easier to read on a projector than ``-``."""
+MISSING = "\u2014"
+"""Shown instead of a number that does not exist (never ``nan``)."""
+
+_PHASE_WORDS = {"init": "initial parameters", "E": "after E-step", "M": "after M-step"}
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", MINUS)
+
+
+def fmt_number(value: float | None, digits: int = 4) -> str:
+    """A number with ``digits`` significant digits, scientific when very large or small.
+
+    ``None`` and NaN give an em dash, infinities ``∞`` / ``−∞``; negative numbers
+    use the minus sign ``−``.
+    """
+    if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+        return MISSING
+    value = float(value)
+    if math.isinf(value):
+        return "\u221e" if value > 0 else MINUS + "\u221e"
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    if 1e-3 <= magnitude < 10 ** max(digits, 5):
+        decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
+        return _minus(f"{value:.{decimals}f}")
+    return _minus(f"{value:.{digits - 1}e}")
+
+
+def fmt_fixed(value: float | None, decimals: int = 2) -> str:
+    """``value`` with a fixed number of decimals (log-likelihoods); em dash if missing."""
+    if value is None or not math.isfinite(float(value)):
+        return fmt_number(value)
+    return _minus(f"{float(value):.{decimals}f}")
+
+
+def fmt_signed(delta: float) -> str:
+    """A change with its sign, e.g. ``+0.84`` or ``−3.1e−05``; em dash if not finite."""
+    if not math.isfinite(delta):
+        return fmt_number(delta)
+    text = f"{delta:+.2f}" if abs(delta) >= 0.01 or delta == 0 else f"{delta:+.2g}"
+    return _minus(text)
+
+
+def _split_log10(log_value: float) -> tuple[float, int]:
+    """Mantissa in [1, 10) and exponent of ``exp(log_value)``, without underflow."""
+    log10 = log_value / math.log(10.0)
+    exponent = math.floor(log10)
+    mantissa = 10.0 ** (log10 - exponent)
+    if mantissa >= 9.995:  # rounding to 3 digits would print 10.0
+        mantissa, exponent = mantissa / 10.0, exponent + 1
+    return mantissa, exponent
+
+
+def fmt_from_log(log_value: float) -> str:
+    """Format ``exp(log_value)`` even when it underflows a float (e.g. ``3.2×10⁻⁴⁰⁰``).
+
+    Densities far from a component are far below the smallest float; they are
+    computed as logarithms and shown from their logarithm. ``-inf`` gives ``0``.
+    """
+    if math.isnan(log_value):
+        return MISSING
+    if log_value == -math.inf:
+        return "0"
+    if log_value == math.inf:
+        return "\u221e"
+    if -6.9 <= log_value <= 9.2:  # 0.001 .. 10,000: plain digits
+        return fmt_number(math.exp(log_value), 3)
+    mantissa, exponent = _split_log10(log_value)
+    sign = MINUS if exponent < 0 else "+"
+    return f"{mantissa:.2f}e{sign}{abs(exponent)}"
+
+
+def latex_from_log(log_value: float) -> str:
+    """LaTeX for ``exp(log_value)``: ``0.0123`` or ``3.20 \\times 10^{-400}``."""
+    if math.isnan(log_value):
+        return r"\text{undefined}"
+    if log_value == -math.inf:
+        return "0"
+    if -6.9 <= log_value <= 9.2:
+        return fmt_number(math.exp(log_value), 3).replace(MINUS, "-")
+    mantissa, exponent = _split_log10(log_value)
+    return rf"{mantissa:.2f} \times 10^{{{exponent}}}"
+
+
+# --------------------------------------------------------------------------- run status
+def stop_message(history: EMHistory) -> str:
+    """One or two sentences saying how the run ended and what to do about it."""
+    if history.stop_reason == "converged":
+        return (
+            f"Converged after {history.n_iter} iteration(s): the log-likelihood per point "
+            f"changed by less than the tolerance {history.tol:g}. Press Back or drag the "
+            "history slider to replay it."
+        )
+    if history.stop_reason == "max_iter":
+        return (
+            f"Stopped after {history.n_iter} iteration(s), the maximum, before converging. "
+            "Raise 'Maximum iterations' in the sidebar to let EM go on."
+        )
+    if history.collapse is not None:
+        return history.collapse.message
+    return "EM stopped."  # pragma: no cover - every stop reason is handled above
+
+
+def _ll_delta(history: EMHistory, cursor: int) -> float | None:
+    """Change of the log-likelihood made by the most recent M-step at or before ``cursor``."""
+    steps = history.steps
+    phase = steps[cursor].phase
+    if phase == "M":
+        before, after = cursor - 1, cursor
+    elif phase == "E" and cursor >= 2 and steps[cursor - 1].phase == "M":
+        before, after = cursor - 2, cursor
+    else:
+        return None
+    delta = steps[after].log_likelihood - steps[before].log_likelihood
+    return delta if math.isfinite(delta) else None
+
+
+def status_line(history: EMHistory, cursor: int) -> str:
+    """Where we are in the run, as one line for the page.
+
+    E.g. ``Iteration 3 · after E-step · next: M-step · log-likelihood −1130.26 (+0.84)``.
+
+    Parameters
+    ----------
+    history : EMHistory
+        The run.
+    cursor : int
+        Index of the shown half-step, ``0 <= cursor < len(history.steps)``.
+    """
+    step = history.steps[cursor]
+    last = cursor == len(history.steps) - 1
+    if step.phase == "init":
+        where = "Start (iteration 0)"
+    else:
+        where = f"Iteration {step.iteration}"
+    if last:
+        follow = {
+            "converged": "converged",
+            "max_iter": "stopped: maximum iterations reached",
+            "collapse": "stopped: "
+            + (
+                f"component {history.collapse.component + 1} collapsed"
+                if history.collapse is not None
+                else "a component collapsed"
+            ),
+        }[history.stop_reason]
+    else:
+        follow = "next: " + ("M-step" if step.phase == "E" else "E-step")
+    ll = step.log_likelihood
+    if math.isfinite(ll):
+        ll_text = f"log-likelihood {fmt_fixed(ll)}"
+        delta = _ll_delta(history, cursor)
+        if delta is not None:
+            ll_text += f" ({fmt_signed(delta)})"
+    else:
+        ll_text = "log-likelihood undefined (a component has collapsed)"
+    return " \u00b7 ".join([where, _PHASE_WORDS[step.phase], follow, ll_text])

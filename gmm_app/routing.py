@@ -1,0 +1,65 @@
+"""The app's pages, and deep links on a fresh server.
+
+``app.py`` configures the page and routes with :data:`PAGE_CONFIG` and
+:func:`pages`; every page file first calls :func:`ensure_app_navigation`.
+
+Why the latter exists. A folder named ``pages/`` beside ``app.py`` makes
+Streamlit 1.67 start in its older "pages directory" mode
+(``PagesManager.uses_pages_directory``); only a call of ``st.navigation``
+switches it off, for the whole server. So when the very first visitor of a
+freshly started server opens a deep link such as ``/em-2d``, Streamlit runs
+``pages/em-2d.py`` *without* ``app.py``: no ``set_page_config`` (narrow
+layout) and a sidebar listing the raw files (``app``, ``em-1d``, ...). Naming
+each page file after its ``url_path`` makes both modes resolve the same page
+(they hash the URL path), so the deep link opens the right page; the page then
+calls :func:`ensure_app_navigation`, which does what ``app.py`` would have done
+(page config and navigation, which leaves the old mode) and carries on drawing
+the page in the same run, so no click is lost. (``AppTest`` starts every run in
+the old mode, so the tests exercise this path on every run.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+PAGE_CONFIG: dict[str, Any] = {
+    "page_title": "Gaussian mixtures and EM, step by step",
+    # An emoji: Streamlit draws it as an inline SVG favicon. A ":material/...:" icon
+    # would make the browser fetch the favicon from fonts.gstatic.com.
+    "page_icon": "\U0001f4ca",
+    "layout": "wide",
+}
+
+
+def pages() -> list[Any]:
+    """The pages, each with a stable ``url_path`` (links and tests use them).
+
+    Leave room for later pages: add them here, file named after the url_path.
+    """
+    return [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="",
+                default=True),
+        st.Page("pages/em-1d.py", title="EM in 1-D", icon=":material/show_chart:",
+                url_path="em-1d"),
+        st.Page("pages/em-2d.py", title="EM in 2-D", icon=":material/bubble_chart:",
+                url_path="em-2d"),
+        st.Page("pages/your-data.py", title="Your data", icon=":material/upload_file:",
+                url_path="your-data"),
+    ]
+
+
+def _uses_pages_directory() -> bool:
+    try:  # a Streamlit internal, read defensively so that a rename cannot break the pages
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - depends on the Streamlit version
+        return False
+    return bool(getattr(PagesManager, "uses_pages_directory", False))
+
+
+def ensure_app_navigation() -> None:
+    """Call first in every page file: sets up ``app.py``'s config and navigation if bypassed."""
+    if _uses_pages_directory():
+        st.set_page_config(**PAGE_CONFIG)
+        st.navigation(pages(), position="sidebar")  # not .run(): this page is running

@@ -1,0 +1,8 @@
+"""EM in 1-D: histogram, weighted components, rug and responsibilities, one half-step at a time."""
+
+from gmm_app.routing import ensure_app_navigation
+from gmm_app.stepper import render_stepper
+
+ensure_app_navigation()
+
+render_stepper(n_features=1)
