@@ -368,9 +368,7 @@ const __gmmChartSig = (gd) => ({
 """.replace("__PLOTS__", PLOT_SELECTOR)
 
 CHART_SIGNATURES_JS = (
-    "() => {"
-    + SIGNATURE_HELPERS_JS
-    + "return __gmmCharts().map(__gmmChartSig); }"
+    "() => {" + SIGNATURE_HELPERS_JS + "return __gmmCharts().map(__gmmChartSig); }"
 )
 """JS: a list (one per chart, in page order) of ``{traces: [{type, name, mode, visible, n,
 color, coords}], title}`` where ``color`` and ``coords`` are hashes of the drawn data."""
@@ -396,27 +394,3 @@ STATUS_JS = "() => {" + SIGNATURE_HELPERS_JS + "return __gmmStatus(); }"
 def status_text(page: Page) -> str | None:
     """The stepper's status line ("Iteration 3 · after E-step · next: M-step · ..."), or None."""
     return page.evaluate(STATUS_JS)
-
-
-TRACE_VALUES_JS = (
-    "(name) => {"
-    + SIGNATURE_HELPERS_JS
-    + """
-  for (const gd of __gmmCharts()) {
-    const t = (gd._fullData || []).find((trace) => trace.name === name);
-    if (t) return { x: Array.from(t.x || []), y: Array.from(t.y || []) };
-  }
-  return null;
-}"""
-)
-
-
-def trace_values(page: Page, name: str) -> dict[str, list[Any]] | None:
-    """The drawn ``x`` and ``y`` of the first trace called ``name`` on any chart, or None.
-
-    Returns
-    -------
-    dict or None
-        ``{"x": [...], "y": [...]}``, each of length M (the trace's points; None for gaps).
-    """
-    return page.evaluate(TRACE_VALUES_JS, name)

@@ -411,8 +411,11 @@ def summarise_profile(profile: dict, top: int = 12) -> tuple[list, list, float]:
         if name in ("(idle)", "(program)"):
             continue
         script = frame["url"].rsplit("/", 1)[-1] or "(native)"
-        key = (f"{name} [{script}:{frame['lineNumber'] + 1}:{frame['columnNumber'] + 1}]"
-               if frame["url"] else name)
+        key = (
+            f"{name} [{script}:{frame['lineNumber'] + 1}:{frame['columnNumber'] + 1}]"
+            if frame["url"]
+            else name
+        )
         by_function[key] = by_function.get(key, 0.0) + ms
         by_script[script] = by_script.get(script, 0.0) + ms
         busy += ms
@@ -422,8 +425,10 @@ def summarise_profile(profile: dict, top: int = 12) -> tuple[list, list, float]:
 
 def print_profile(profile: dict, n_points: int) -> None:
     functions, scripts, busy = summarise_profile(profile)
-    print(f"\nBrowser CPU profile, 3 E-step + M-step pairs at N = {n_points:,} "
-          f"(self time, ms; {busy:.0f} ms busy in all):")
+    print(
+        f"\nBrowser CPU profile, 3 E-step + M-step pairs at N = {n_points:,} "
+        f"(self time, ms; {busy:.0f} ms busy in all):"
+    )
     for script, ms in scripts:
         print(f"  {ms:7.0f}  {script}")
     print("  top functions:")
@@ -477,15 +482,26 @@ def print_breakdown(series: ClickSeries) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pairs", type=int, default=10,
-                        help="timed E-step + M-step pairs per N (default 10: 20 clicks)")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=10,
+        help="timed E-step + M-step pairs per N (default 10: 20 clicks)",
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[2_000, 50_000])
     parser.add_argument("--play-seconds", type=float, default=5.0)
-    parser.add_argument("--profile", action="store_true",
-                        help="also CPU-profile 3 click pairs at the largest N (browser side) and "
-                        "print the functions where the time goes")
-    parser.add_argument("--trace", type=Path, default=None,
-                        help="write a Chrome performance trace of the largest N's clicks here")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also CPU-profile 3 click pairs at the largest N (browser side) and "
+        "print the functions where the time goes",
+    )
+    parser.add_argument(
+        "--trace",
+        type=Path,
+        default=None,
+        help="write a Chrome performance trace of the largest N's clicks here",
+    )
     args = parser.parse_args(argv)
 
     chromium = find_chromium()
@@ -499,43 +515,61 @@ def main(argv: list[str] | None = None) -> int:
         browser = launch_chromium(playwright, chromium)
         cold, server = measure_cold_start(browser)
         try:
-            lines.append(("cold start -> first chart on /em-2d", f"{cold.drawn:.2f} s",
-                          f"<= {TARGET_COLD_START_S:g} s", cold.drawn <= TARGET_COLD_START_S))
+            lines.append(
+                (
+                    "cold start -> first chart on /em-2d",
+                    f"{cold.drawn:.2f} s",
+                    f"<= {TARGET_COLD_START_S:g} s",
+                    cold.drawn <= TARGET_COLD_START_S,
+                )
+            )
             all_series = []
             profile = None
             if args.profile:
                 profile = profile_clicks(browser, server, max(args.sizes), 3)
             for n_points in args.sizes:
                 if args.trace and n_points == max(args.sizes):
-                    browser.start_tracing(screenshots=False, categories=[
-                        "devtools.timeline", "blink.user_timing", "v8.execute",
-                        "disabled-by-default-devtools.timeline"])
+                    browser.start_tracing(
+                        screenshots=False,
+                        categories=[
+                            "devtools.timeline",
+                            "blink.user_timing",
+                            "v8.execute",
+                            "disabled-by-default-devtools.timeline",
+                        ],
+                    )
                 series = time_clicks(browser, server, n_points, args.pairs)
                 if args.trace and n_points == max(args.sizes):
                     args.trace.parent.mkdir(parents=True, exist_ok=True)
                     args.trace.write_bytes(browser.stop_tracing())
-                    print(f"Chrome trace written to {args.trace} (open in chrome://tracing or "
-                          "https://ui.perfetto.dev).")
+                    print(
+                        f"Chrome trace written to {args.trace} (open in chrome://tracing or "
+                        "https://ui.perfetto.dev)."
+                    )
                 all_series.append(series)
                 totals = [t.total for t in series.timings]
                 target = TARGET_CLICK_MS.get(n_points)
                 if totals:
                     median, p90 = statistics.median(totals), quantile(totals, 0.9)
-                    lines.append((
-                        f"click -> chart, N = {n_points:,} ({len(totals)} clicks)",
-                        f"median {median:.0f} ms, p90 {p90:.0f} ms",
-                        f"<= {target:g} ms (median)" if target else "-",
-                        target is None or median <= target,
-                    ))
+                    lines.append(
+                        (
+                            f"click -> chart, N = {n_points:,} ({len(totals)} clicks)",
+                            f"median {median:.0f} ms, p90 {p90:.0f} ms",
+                            f"<= {target:g} ms (median)" if target else "-",
+                            target is None or median <= target,
+                        )
+                    )
                 else:
                     lines.append((f"click -> chart, N = {n_points:,}", "no timing", "-", False))
             play = measure_play(browser, server, 2_000, args.play_seconds)
-            lines.append((
-                f"Play, N = 2,000 ({play['states']} states in {play['span_s']:.1f} s)",
-                f"{play['rate']:.1f} half-steps/s",
-                f">= {TARGET_PLAY_RATE:g} /s",
-                play["rate"] >= TARGET_PLAY_RATE,
-            ))
+            lines.append(
+                (
+                    f"Play, N = 2,000 ({play['states']} states in {play['span_s']:.1f} s)",
+                    f"{play['rate']:.1f} half-steps/s",
+                    f">= {TARGET_PLAY_RATE:g} /s",
+                    play["rate"] >= TARGET_PLAY_RATE,
+                )
+            )
         finally:
             server.stop()
             browser.close()
@@ -547,9 +581,11 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * (width + value_width + 32))
     for name, value, target, ok in lines:
         print(f"{name:{width}}  {value:{value_width}}  {target:18}  {verdict(ok)}")
-    print("\nCold start (s after launching `streamlit run`): server healthy "
-          f"{cold.healthy:.2f}, first script message {fmt_s(cold.first_message)}, "
-          f"chart delta {fmt_s(cold.chart_delta)}, chart drawn {cold.drawn:.2f}.")
+    print(
+        "\nCold start (s after launching `streamlit run`): server healthy "
+        f"{cold.healthy:.2f}, first script message {fmt_s(cold.first_message)}, "
+        f"chart delta {fmt_s(cold.chart_delta)}, chart drawn {cold.drawn:.2f}."
+    )
     for series in all_series:
         print_breakdown(series)
     if profile is not None:

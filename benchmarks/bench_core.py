@@ -138,8 +138,10 @@ def main() -> None:
 
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}; 2-D data, full "
           f"covariance; median of {repeats} iterations")
-    header = (f"{'N':>9} {'K':>3} | {'gmm_core s/it':>13} {'sklearn s/it':>12} {'speed-up':>8} | "
-              f"{'gmm_core MiB':>12} {'sklearn MiB':>11} {'mem ratio':>9} | {'max rel LL diff':>15}")
+    header = (
+        f"{'N':>9} {'K':>3} | {'gmm_core s/it':>13} {'sklearn s/it':>12} {'speed-up':>8} | "
+        f"{'gmm_core MiB':>12} {'sklearn MiB':>11} {'mem ratio':>9} | {'max rel LL diff':>15}"
+    )
     print(header)
     print("-" * len(header))
     ok = True

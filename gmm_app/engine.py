@@ -214,9 +214,13 @@ def point_log_weighted(x: np.ndarray, params: GMMParams) -> np.ndarray:
 def density_grid_2d(
     X: np.ndarray, params: GMMParams, n_points: int = 70
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mixture density on a grid over the data (N, 2): ``(gx (G,), gy (G,), z (G, G))``."""
+    """Log mixture density on a grid over the data (N, 2): ``(gx (G,), gy (G,), z (G, G))``.
+
+    ``z[i, j] = log p((gx[j], gy[i]))``; logarithms, so that evenly spaced contour
+    levels circle every cluster instead of crowding at the highest peak.
+    """
     gx, gy, points = grid_2d(X, n_points)
-    z = np.exp(score_samples(points, params)).reshape(gy.size, gx.size)
+    z = score_samples(points, params).reshape(gy.size, gx.size)
     return gx, gy, z
 
 

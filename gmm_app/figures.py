@@ -158,7 +158,9 @@ def figure_2d(
     feature_names : pair of str
         Axis titles (escaped: they may come from a user's file).
     density : (gx (G,), gy (H,), z (H, G)) or None
-        Mixture density on a grid, drawn as contour lines; None hides the trace.
+        Log mixture density on a grid, drawn as contour lines one unit of log
+        density apart (each line a density e ≈ 2.7 times lower than the next one
+        in), down to 8 units below the peak; None hides the trace.
     true_params : GMMParams or None
         The generating mixture, drawn as dotted 2σ ellipses; None hides the trace.
     inspected : int or None
@@ -198,18 +200,21 @@ def figure_2d(
     ]
     if density is not None:
         gx, gy, z = density
+        z = np.asarray(z, dtype=float)
+        top = float(np.max(z))
         data.append(
             {
                 "type": "contour",
                 "x": np.asarray(gx, dtype=float),
                 "y": np.asarray(gy, dtype=float),
-                "z": np.asarray(z, dtype=float),
+                "z": np.maximum(z, top - 9.0),  # finite, and flat far out
                 "name": "mixture density",
                 "showscale": False,
-                "contours": {"coloring": "lines"},
-                "ncontours": 12,
-                "colorscale": [[0.0, "#C8C8C8"], [1.0, "#404040"]],
-                "line": {"width": 1},
+                "autocontour": False,
+                "contours": {"coloring": "lines", "start": top - 8.0, "end": top - 0.5,
+                             "size": 1.0},
+                "colorscale": [[0.0, "#B0B0B0"], [1.0, "#303030"]],
+                "line": {"width": 1.5},
                 "hoverinfo": "skip",
                 "visible": True,
             }
@@ -575,9 +580,7 @@ def loglik_figure(
 
 
 # --------------------------------------------------------------------------- tables
-def parameter_table(
-    params: GMMParams, nk: np.ndarray | None, feature_names: Sequence[str]
-) -> pd.DataFrame:
+def parameter_table(params: GMMParams, nk: np.ndarray | None) -> pd.DataFrame:
     """One row per component: weight π, mean μ, spread (σ, correlation ρ), N_k.
 
     Parameters
@@ -587,16 +590,14 @@ def parameter_table(
     nk : ndarray, shape (K,), or None
         Effective number of points :math:`N_k = \\sum_n \\gamma_{nk}` under the
         shown responsibilities; None before the first E-step.
-    feature_names : sequence of str, length D
-        Used in the column names (shown as text, never as HTML or Markdown).
 
     Returns
     -------
     pandas.DataFrame
-        String cells (formatted, never ``nan``), one row per component.
+        String cells (formatted, never ``nan``), one row per component. In 2-D,
+        means and standard deviations are pairs along the chart's (x, y) axes.
     """
     d = params.n_features
-    names = ", ".join(str(n) for n in feature_names)
     rows = []
     for j in range(params.n_components):
         cov = params.covariances[j]
@@ -609,8 +610,8 @@ def parameter_table(
             row["\u03bc"] = fmt_number(params.means[j, 0])
             row["\u03c3"] = fmt_number(sd[0])
         else:
-            row[f"\u03bc ({names})"] = _pair(params.means[j])
-            row[f"\u03c3 ({names})"] = _pair(sd)
+            row["\u03bc (x, y)"] = _pair(params.means[j])
+            row["\u03c3 (x, y)"] = _pair(sd)
             denom = sd[0] * sd[1]
             rho = f"{cov[0, 1] / denom:.2f}" if denom > 0 else MISSING
             row["\u03c1"] = "0.00" if rho == "-0.00" else rho.replace("-", MINUS)

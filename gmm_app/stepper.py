@@ -325,7 +325,7 @@ def _stepper_body(
             [state.PARAMETERS_TAB, state.INSPECT_TAB], key=k.tabs, on_change="rerun"
         )
         with params_tab:
-            table = figures.parameter_table(view.params, view.nk, data.feature_names)
+            table = figures.parameter_table(view.params, view.nk)
             st.table(figures.style_parameter_table(table), hide_index=True)
             st.caption(
                 "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
@@ -453,7 +453,9 @@ def _chart_legend(n_features: int, has_resp: bool) -> str:
     inner, outer = (100 * chi2_mass(r, 2) for r in SIGMA_LEVELS)
     return (
         f"{colours} Solid ellipse: 1\u03c3 ({inner:.0f}% of a component's points inside); "
-        f"dashed: 2\u03c3 ({outer:.0f}%); \u25c6 the means. Click a point to inspect it."
+        f"dashed: 2\u03c3 ({outer:.0f}%); \u25c6 the means. Grey contours (if shown): the "
+        "mixture density, each line 2.7\u00d7 lower than the one inside it; dotted: the true "
+        "components. Click a point to inspect it."
     )
 
 

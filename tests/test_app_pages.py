@@ -216,6 +216,11 @@ def test_changing_covariance_type_and_initialisation_start_new_runs() -> None:
     at.selectbox(key="em2d.init").set_value("kmeans++").run()
     assert any("the initialisation changed" in i.value for i in at.info)
     assert status(at).startswith("Start (iteration 0)")
+    click(at, "em2d", "iterate")
+    at.selectbox(key="em2d.dataset").set_value("old_faithful").run()
+    assert not at.exception
+    assert any("the data set changed (blobs \u2192 old_faithful)" in i.value for i in at.info)
+    assert status(at).startswith("Start (iteration 0)")
 
 
 def test_collapse_with_reg_covar_zero_is_explained_without_nan() -> None:

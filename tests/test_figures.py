@@ -284,21 +284,21 @@ def parse(text: str) -> float:
 def test_parameter_table_sigma_and_correlation() -> None:
     params = params_2d()
     nk = np.array([100.0, 60.0, 40.0])
-    table = figures.parameter_table(params, nk, ("a", "b"))
+    table = figures.parameter_table(params, nk)
     assert list(table["k"]) == ["1", "2", "3"]
     row = table.iloc[0]
     assert parse(row["\u03c0"]) == pytest.approx(0.5)
-    sigma = [parse(v) for v in row["\u03c3 (a, b)"].strip("()").split(", ")]
+    sigma = [parse(v) for v in row["\u03c3 (x, y)"].strip("()").split(", ")]
     assert sigma == pytest.approx([2.0, 1.0])  # sqrt(4), sqrt(1)
     assert parse(row["\u03c1"]) == pytest.approx(1.2 / (2.0 * 1.0))
     assert parse(table.iloc[2]["\u03c1"]) == pytest.approx(-0.3 / np.sqrt(0.5 * 2.0), abs=0.005)
     assert parse(row["N\u2096"]) == pytest.approx(100.0)
-    before_e = figures.parameter_table(params, None, ("a", "b"))
+    before_e = figures.parameter_table(params, None)
     assert set(before_e["N\u2096"]) == {MISSING}
 
 
 def test_parameter_table_1d() -> None:
-    table = figures.parameter_table(params_1d(), None, ("x",))
+    table = figures.parameter_table(params_1d(), None)
     assert parse(table.iloc[1]["\u03c3"]) == pytest.approx(0.5)
     assert parse(table.iloc[0]["\u03bc"]) == pytest.approx(-1.0)
 
