@@ -28,6 +28,7 @@ from gmm_core import (
     initialize,
     run_em,
     score_samples,
+    weighted_log_prob,
 )
 
 
@@ -171,44 +172,12 @@ def step_view(X: np.ndarray, history: EMHistory, cursor: int) -> StepView:
     return StepView(params, resp, resp.sum(axis=0), collapsed)
 
 
-def component_log_pdf(X: np.ndarray, params: GMMParams) -> np.ndarray:
-    """:math:`\\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)` for every point and component.
-
-    Each column is :func:`gmm_core.score_samples` of the one-component mixture
-    ``(mu_k, Sigma_k)``: exact in log space, so nothing underflows.
-
-    Parameters
-    ----------
-    X : ndarray, shape (N, D)
-    params : GMMParams
-
-    Returns
-    -------
-    ndarray, shape (N, K)
-    """
-    X = np.asarray(X, dtype=float)
-    cols = [
-        score_samples(X, GMMParams([1.0], params.means[k : k + 1], params.covariances[k : k + 1]))
-        for k in range(params.n_components)
-    ]
-    return np.column_stack(cols)
-
-
 def point_log_weighted(x: np.ndarray, params: GMMParams) -> np.ndarray:
     """:math:`\\log \\pi_k + \\log \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k)` for one point.
 
-    Parameters
-    ----------
-    x : ndarray, shape (D,)
-    params : GMMParams
-
-    Returns
-    -------
-    ndarray, shape (K,)
+    ``x`` has shape (D,); returns shape (K,).
     """
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
-    return log_w + component_log_pdf(np.asarray(x, dtype=float).reshape(1, -1), params)[0]
+    return weighted_log_prob(np.asarray(x, dtype=float).reshape(1, -1), params)[0]
 
 
 def density_grid_2d(
@@ -250,9 +219,7 @@ def curves_1d(
     """Densities of ``params`` and responsibilities of ``resp_params`` along x (X: (N, 1))."""
     grid = grid_1d(X[:, 0], n_points)
     g = grid.reshape(-1, 1)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
-    comp = np.exp(log_w + component_log_pdf(g, params))
+    comp = np.exp(weighted_log_prob(g, params))
     mixture = np.exp(score_samples(g, params))
     grid_resp = e_step(g, resp_params)[0] if resp_params is not None else None
     return Curves1D(grid, comp, mixture, grid_resp)

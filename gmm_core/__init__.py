@@ -30,6 +30,7 @@ from gmm_core._em import (
     run_em,
     sample,
     score_samples,
+    weighted_log_prob,
 )
 from gmm_core._estimator import ConvergenceWarning, GaussianMixture
 from gmm_core._init import INIT_METHODS, initialize
@@ -59,4 +60,5 @@ __all__ = [
     "run_em",
     "sample",
     "score_samples",
+    "weighted_log_prob",
 ]

@@ -344,6 +344,26 @@ def _weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
     return out
 
 
+def weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
+    """Weighted log density of every point under every component.
+
+    .. math:: \\log \\pi_k + \\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)
+
+    The numerators of the responsibilities, in log space (``-inf`` for a
+    component of weight 0).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    params : GMMParams
+
+    Returns
+    -------
+    ndarray, shape (N, K)
+    """
+    return _weighted_log_prob(X, params)
+
+
 def _non_finite_collapse(wlp: np.ndarray) -> Collapse:
     """Name the component responsible for a non-finite log-likelihood."""
     bad = ~np.isfinite(wlp) & ~np.isneginf(wlp)

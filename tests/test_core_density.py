@@ -177,3 +177,19 @@ def test_components_far_apart_and_of_very_different_widths_match_scipy(rng, ref)
         score_samples(x, params), ref.score_samples(x, params), rtol=1e-10, atol=1e-9
     )
     np.testing.assert_allclose(e_step(x, params)[0], ref.resp(x, params), atol=1e-9)
+
+
+def test_weighted_log_prob_matches_scipy_per_component(rng: np.random.Generator) -> None:
+    from gmm_core import GMMParams, weighted_log_prob
+
+    X = rng.normal(size=(50, 2)) * 3
+    params = GMMParams(
+        [0.2, 0.8], [[0.0, 1.0], [2.0, -1.0]], [[[1.0, 0.3], [0.3, 2.0]], [[0.5, 0.0], [0.0, 0.7]]]
+    )
+    expected = np.column_stack(
+        [
+            np.log(w) + multivariate_normal(m, c).logpdf(X)
+            for w, m, c in zip(params.weights, params.means, params.covariances, strict=True)
+        ]
+    )
+    np.testing.assert_allclose(weighted_log_prob(X, params), expected, rtol=1e-12)
