@@ -63,10 +63,13 @@ _CHUNK_ELEMENTS = 32_768
 _CANCELLATION_LIMIT = 1e-9
 # A component whose N_k falls below this many points has lost all its points.
 _EMPTY_N_K = 1e-10
-# A component whose smallest variance is below this fraction of the data's mean
-# variance has shrunk onto a point or a line: its density there is ~1e6 times
-# the data's scale and the likelihood is running to infinity. (With the default
-# reg_covar and data of unit scale, variances never get below 1e-6.)
+# Squares of values beyond this overflow float64 (1e308) in the second moments.
+_MAX_ABS_VALUE = 1e150
+# A component whose smallest variance, measured in units of the data's own
+# variance along each feature, is below this has shrunk onto a point or a line:
+# its density there is ~1e6 times the data's scale and the likelihood is running
+# to infinity. (With the default reg_covar and data of unit scale, variances
+# never get below 1e-6.)
 _COLLAPSED_VARIANCE = 1e-12
 
 Phase = Literal["init", "E", "M"]
@@ -153,6 +156,11 @@ def check_data(X: np.ndarray, n_features: int | None = None) -> np.ndarray:
         bad = int(np.count_nonzero(~np.isfinite(X).all(axis=1)))
         raise ValueError(
             f"X contains NaN or infinite values in {bad} row(s); drop or impute them first."
+        )
+    if np.max(np.abs(X)) > _MAX_ABS_VALUE:
+        raise ValueError(
+            f"X has values as large as {np.max(np.abs(X)):.3g}; their squares overflow. "
+            "Standardise or rescale the data first."
         )
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
@@ -532,10 +540,17 @@ def _covariances_from_scatter(
     return cov
 
 
-def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: float) -> None:
+def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndarray) -> None:
     """Raise ComponentCollapseError for an empty, singular or vanishing component.
 
-    ``data_variance`` is the data's mean variance (trace of its covariance / D).
+    Parameters
+    ----------
+    nk : ndarray, shape (K,)
+    cov : ndarray, shape (K, D, D)
+    data_variance : ndarray, shape (D,)
+        The data's variance along each feature. Covariances are compared in
+        these units, so that features of very different scales (dollars and
+        fractions) do not make a healthy component look collapsed.
     """
     empty = np.flatnonzero(nk - 10 * _EPS < _EMPTY_N_K)
     if empty.size:
@@ -544,15 +559,20 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: float) 
             Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
         )
     _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
-    smallest = np.linalg.eigvalsh(cov)[:, 0]
-    tiny = np.flatnonzero(smallest <= _COLLAPSED_VARIANCE * data_variance)
+    if not np.any(data_variance > 0):
+        return  # no spread in the data at all: any positive definite covariance will do
+    # A feature without spread keeps its own units (the largest data variance).
+    scale = np.where(data_variance > 0, data_variance, data_variance.max())
+    inv_sd = 1.0 / np.sqrt(scale)
+    smallest = np.linalg.eigvalsh(cov * inv_sd[:, None] * inv_sd[None, :])[:, 0]
+    tiny = np.flatnonzero(smallest <= _COLLAPSED_VARIANCE)
     if tiny.size:
         k = int(tiny[0])
         raise ComponentCollapseError(
             Collapse(
                 k,
                 "singular_covariance",
-                f"smallest variance {smallest[k]:.3g}, against {data_variance:.3g} for the data",
+                f"its smallest variance is {smallest[k]:.3g} of the data's",
             )
         )
 
@@ -567,15 +587,13 @@ def _params_from_moments(
     d = mom.n_features
     nk, means_c, scatter = _scatter_from_moments(mom)
     second_diag = mom.stats[:, d + 1 :][:, _diag_positions(d)] / nk[:, None]
-    redo = _cancelled(second_diag, scatter)
+    redo = _cancelled(second_diag, scatter / nk[:, None, None])
     if redo.size and two_pass is not None:
         scatter[redo] = two_pass(redo, means_c[redo])
     cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
     total = mom.stats.sum(axis=0)  # features summed over all points: the data's moments
     n = total[0]
-    data_variance = float(
-        np.sum(total[d + 1 :][_diag_positions(d)] / n - (total[1 : d + 1] / n) ** 2) / d
-    )
+    data_variance = total[d + 1 :][_diag_positions(d)] / n - (total[1 : d + 1] / n) ** 2
     _check_m_step_result(nk, cov, data_variance)
     weights = nk / nk.sum()
     return GMMParams(weights / weights.sum(), means_c + mom.centre, cov)
@@ -941,6 +959,8 @@ def n_parameters(n_components: int, n_features: int, covariance_type: Covariance
     """
     check_covariance_type(covariance_type)
     k, d = n_components, n_features
+    if k < 1 or d < 1:
+        raise ValueError(f"n_components and n_features must be at least 1; got {k} and {d}.")
     cov = {
         "full": k * d * (d + 1) // 2,
         "tied": d * (d + 1) // 2,

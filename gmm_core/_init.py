@@ -53,6 +53,20 @@ def data_covariances(
     return np.broadcast_to(cov, (n_components, d, d)).copy()
 
 
+def _starting_covariances(
+    X: np.ndarray, n_components: int, covariance_type: CovarianceType, reg_covar: float
+) -> np.ndarray:
+    """:func:`data_covariances`, refusing a singular start with a message saying what to do."""
+    cov = data_covariances(X, n_components, covariance_type, reg_covar)
+    if np.linalg.eigvalsh(cov[0])[0] <= 0:
+        raise ValueError(
+            "The data have no spread in at least one direction (a constant column, or a "
+            "single distinct point), so with reg_covar = 0 every component would start "
+            "singular. Set reg_covar above 0, or drop that column."
+        )
+    return cov
+
+
 def _distinct_count(X: np.ndarray) -> int:
     return int(np.unique(X, axis=0).shape[0])
 
@@ -156,7 +170,7 @@ def initialize(
         means = np.asarray(means, dtype=np.float64)
         if means.shape != (k, d):
             raise ValueError(f"means must have shape ({k}, {d}); got {means.shape}.")
-        return GMMParams(weights, means, data_covariances(X, k, covariance_type, reg_covar))
+        return GMMParams(weights, means, _starting_covariances(X, k, covariance_type, reg_covar))
 
     if method in ("random_from_data", "kmeans++", "kmeans"):
         distinct = _distinct_count(X) if k > 1 else 1
@@ -169,11 +183,11 @@ def initialize(
     if method == "random_from_data":
         unique = np.unique(X, axis=0)
         chosen = unique[rng.choice(unique.shape[0], size=k, replace=False)]
-        return GMMParams(weights, chosen, data_covariances(X, k, covariance_type, reg_covar))
+        return GMMParams(weights, chosen, _starting_covariances(X, k, covariance_type, reg_covar))
 
     if method == "kmeans++":
         seeds = X[_kmeans_plus_plus(X, k, rng)]
-        return GMMParams(weights, seeds, data_covariances(X, k, covariance_type, reg_covar))
+        return GMMParams(weights, seeds, _starting_covariances(X, k, covariance_type, reg_covar))
 
     if method == "kmeans":
         labels = _kmeans_labels(X, X[_kmeans_plus_plus(X, k, rng)])

@@ -80,6 +80,10 @@ class GMMParams:
             raise ValueError(
                 f"weights must be non-negative and sum to 1; got sum {weights.sum():.6g}."
             )
+        # Renormalise away the rounding the tolerance above allows, so that the
+        # weights are exactly a probability vector (sampling needs it).
+        weights = weights / weights.sum()
+        weights.setflags(write=False)
         if not np.allclose(covariances, np.swapaxes(covariances, 1, 2), rtol=1e-10, atol=0):
             raise ValueError("covariances must be symmetric matrices.")
         object.__setattr__(self, "weights", weights)

@@ -523,3 +523,56 @@ def test_non_finite_data_is_rejected_everywhere(rng, make_params, bad):
         with pytest.raises(ValueError, match=r"NaN|nan|infinite|finite") as info:
             call()
         assert not isinstance(info.value, ComponentCollapseError), name
+
+
+# --- regressions found in review ----------------------------------------------------------
+
+
+def test_features_of_very_different_scales_are_not_a_collapse() -> None:
+    # Dollars and fractions: the smaller column's variance is ~1e-14 of the larger one's.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(0, 1e6, 2000), rng.normal(0, 0.1, 2000)])
+    X[:1000, 0] += 5e6
+    gm = gmm_core.GaussianMixture(2, random_state=0).fit(X)
+    assert gm.converged_
+    assert sorted(np.round(gm.means_[:, 0] / 1e6)) == [0.0, 5.0]
+
+
+def test_narrow_cluster_far_away_keeps_its_covariance_digits() -> None:
+    # The one-pass moment formula loses ~eps * (1e4 / 0.1)^2 = 2e-6 relative here;
+    # the two-pass fallback must take over.
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(20_000, 2))
+    b = rng.normal(size=(20_000, 2)) * 0.1 + [1e4, 0.0]
+    X = np.vstack([a, b])
+    resp = np.zeros((X.shape[0], 2))
+    resp[:20_000, 0] = 1.0
+    resp[20_000:, 1] = 1.0
+    params = gmm_core.m_step(X, resp, "full", reg_covar=0.0)
+    expected = np.cov(b - b.mean(axis=0), rowvar=False, bias=True)
+    np.testing.assert_allclose(params.covariances[1], expected, rtol=1e-9)
+
+
+def test_reg_covar_zero_on_a_constant_column_refuses_to_start() -> None:
+    X = np.column_stack([np.arange(10.0), np.full(10, 3.0)])
+    with pytest.raises(ValueError, match="no spread"):
+        gmm_core.initialize(X, 2, "kmeans++", np.random.default_rng(0), reg_covar=0.0)
+
+
+def test_values_whose_squares_overflow_are_refused() -> None:
+    X = np.array([[1e160, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="overflow"):
+        gmm_core.e_step(X, gmm_core.GMMParams([1.0], [[0.0, 0.0]], [np.eye(2)]))
+
+
+def test_weights_within_tolerance_are_renormalised_and_sample() -> None:
+    params = gmm_core.GMMParams([1 + 5e-7, 0.0], [[0.0], [1.0]], [[[1.0]], [[1.0]]])
+    assert params.weights.sum() == 1.0
+    X, labels = gmm_core.sample(params, 5, np.random.default_rng(0))
+    assert X.shape == (5, 1)
+    assert np.all(labels == 0)
+
+
+def test_n_parameters_rejects_empty_models() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        gmm_core.n_parameters(0, 2, "full")
