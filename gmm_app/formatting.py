@@ -7,6 +7,7 @@ show can be tested directly.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -18,6 +19,28 @@ MISSING = "\u2014"
 """Shown instead of a number that does not exist (never ``nan``)."""
 
 _PHASE_WORDS = {"init": "initial parameters", "E": "after E-step", "M": "after M-step"}
+
+
+# ASCII punctuation: CommonMark lets a backslash escape every one of them.
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# Streamlit (remark-gfm) turns "www.", "http://" and e-mail addresses into links after the
+# Markdown is parsed, escapes or not; a WORD JOINER (invisible) breaks each pattern.
+_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto|xmpp)(?=:)|\bwww(?=\.)|(?<=[\w.+-])(?=@)")
+_WORD_JOINER = "\u2060"
+
+
+def md_escape(text: object) -> str:
+    """User text made safe to pass to ``st.markdown`` / ``st.warning`` / ``st.caption``.
+
+    Every ASCII punctuation character is backslash-escaped (so no HTML, link, image,
+    emphasis, heading, list, table, LaTeX ``$``, ``:color[...]`` or ``:emoji:`` syntax
+    survives) and an invisible word joiner is put into the patterns GitHub-flavoured
+    Markdown would turn into links without any syntax ("www.", "http:", "name@host").
+    The text then renders exactly as written.
+    """
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    text = _AUTOLINK.sub(lambda m: m.group(0) + _WORD_JOINER, text)
+    return _MD_PUNCTUATION.sub(r"\\\1", text)
 
 
 def _minus(text: str) -> str:

@@ -63,3 +63,24 @@ def ensure_app_navigation() -> None:
     if _uses_pages_directory():
         st.set_page_config(**PAGE_CONFIG)
         st.navigation(pages(), position="sidebar")  # not .run(): this page is running
+        _use_page_widget_ids()
+
+
+def _use_page_widget_ids() -> None:
+    """Give the widgets of this run the ids they get in navigation mode.
+
+    In the old mode the page file runs as the main script, so Streamlit derives widget ids
+    from the main script's hash; in navigation mode from the page's (its url_path hash).
+    Without this, the first interaction with any widget of a deep-linked page on a fresh
+    server is lost: the ids it sends do not exist in the next run.
+    """
+    try:  # Streamlit internals, read defensively (as in _uses_pages_directory)
+        from streamlit.runtime.scriptrunner_utils.script_run_context import (
+            ThreadState,
+            get_script_run_ctx,
+        )
+    except ImportError:  # pragma: no cover - depends on the Streamlit version
+        return
+    ctx = get_script_run_ctx()
+    if ctx is not None and ctx.page_script_hash:
+        ThreadState.update(active_script_hash=ctx.page_script_hash)

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from gmm_app.formatting import md_escape
 from gmm_core import COVARIANCE_TYPES, INIT_METHODS, datasets
 
 # --------------------------------------------------------------------------- constants
@@ -552,7 +553,9 @@ def init_page(n_features: int, query: Mapping[str, Any] | None = None) -> list[s
     Returns
     -------
     list of str
-        Messages about link parameters that were invalid and ignored.
+        Messages about link parameters that were invalid and ignored, as Markdown
+        source: they quote the link's own text, so it is escaped to show literally
+        (a link must not be able to put a heading, a link or an image on the page).
     """
     k = keys(n_features)
     ss = st.session_state
@@ -570,7 +573,7 @@ def init_page(n_features: int, query: Mapping[str, Any] | None = None) -> list[s
     _write_widgets(Settings.defaults(n_features), only_missing=True)
     _validate_choices(n_features)
     ensure_knobs(n_features, ss[k.dataset])
-    return messages
+    return [md_escape(message) for message in messages]
 
 
 def _validate_choices(n_features: int) -> None:
@@ -831,8 +834,8 @@ def use_uploaded_dataset(
     """Make user data the selected data set of the stepper page of its dimension.
 
     The "EM in 1-D" (``X.shape[1] == 1``) or "EM in 2-D" (``X.shape[1] == 2``)
-    page then lists it as "Your data: <name>" and selects it. The data stay in
-    this session only.
+    page then lists it as "Your data: <name>" and selects it, starting a new run
+    there (cursor at the start, Play stopped). The data stay in this session only.
 
     Parameters
     ----------
@@ -873,8 +876,17 @@ def use_uploaded_dataset(
         label_names=tuple(str(n) for n in label_names) if label_names is not None else None,
         content_key=content_key(X),
     )
+    # New data start a new run: history at the beginning, Play stopped, no point
+    # inspected, starting means typed for other data forgotten, and said so.
     k = keys(n_features)
-    st.session_state[k.dataset] = UPLOADED
+    ss = st.session_state
+    ss[k.dataset] = UPLOADED
+    ss[k.step] = 0
+    ss[k.playing] = False
+    ss[k.inspect] = None
+    ss.pop(k.last_run, None)
+    clear_means(n_features)
+    set_notice(n_features, "New data: the run starts again from the initial parameters.")
 
 
 def uploaded_dataset(n_features: int) -> UploadedData | None:

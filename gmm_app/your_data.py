@@ -41,7 +41,7 @@ import streamlit as st
 
 from gmm_app import engine, routing, state
 from gmm_app.data import DataError, LoadedData, load_data
-from gmm_app.formatting import status_line
+from gmm_app.formatting import md_escape, status_line
 from gmm_app.upload import (
     INTERACTIVE_CAP,
     MAX_UPLOAD_MB,
@@ -93,41 +93,11 @@ NO_LABEL_TEXT = "(none)"
 _KEY = "your_data"
 _CACHE_TTL_S = 30 * 60  # parsed uploads stay in the server's memory for at most this long
 
-# ASCII punctuation: CommonMark lets a backslash escape every one of them.
-_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
-# Streamlit (remark-gfm) turns "www.", "http://" and e-mail addresses into links after the
-# Markdown is parsed, escapes or not; a WORD JOINER (invisible) breaks each pattern.
-_AUTOLINK = re.compile(r"(?i)\b(?:https?|ftp|mailto|xmpp)(?=:)|\bwww(?=\.)|(?<=[\w.+-])(?=@)")
-_WORD_JOINER = "\u2060"
 _NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # --------------------------------------------------------------------------- pure helpers
-def md_escape(text: object) -> str:
-    """User text made safe to pass to ``st.markdown`` / ``st.error`` / ``st.caption``.
-
-    Every ASCII punctuation character is backslash-escaped (so no HTML, link, image,
-    emphasis, heading, list, table, LaTeX ``$``, ``:color[...]`` or ``:emoji:`` syntax
-    survives) and an invisible word joiner is put into the patterns GitHub-flavoured
-    Markdown would turn into links without any syntax ("www.", "http:", "name@host").
-    The text then renders exactly as written.
-
-    Parameters
-    ----------
-    text : object
-        Converted with ``str``.
-
-    Returns
-    -------
-    str
-        Markdown source that renders as ``text``.
-    """
-    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _AUTOLINK.sub(lambda m: m.group(0) + _WORD_JOINER, text)
-    return _MD_PUNCTUATION.sub(r"\\\1", text)
-
-
 def download_stem(name: str) -> str:
     """A safe file-name stem from a user's data-set name (letters, digits, ``.``, ``_``, ``-``).
 
@@ -428,8 +398,7 @@ def _read_input(source: str) -> tuple[bytes | str, str] | None:
             return None
         return uploaded.getvalue(), uploaded.name
     text = st.text_area(
-        "Paste a table: one row per line, values separated by commas, semicolons, tabs or "
-        "spaces",
+        "Paste a table: one row per line, values separated by commas, semicolons, tabs or spaces",
         key=f"{_KEY}.paste",
         height=220,
         placeholder="eruptions,waiting\n3.6,79\n1.8,54\n3.333,74\n…",
@@ -443,24 +412,23 @@ def _read_input(source: str) -> tuple[bytes | str, str] | None:
 
 
 def _show_preview(preview: TablePreview) -> None:
-    st.markdown("#### Preview")
-    shown = (
-        f" \u00b7 the first {PREVIEW_ROWS} are shown" if preview.n_rows > PREVIEW_ROWS else ""
-    )
+    st.markdown("##### Preview")
+    shown = f" \u00b7 the first {PREVIEW_ROWS} are shown" if preview.n_rows > PREVIEW_ROWS else ""
     st.markdown(
         f"**{preview.n_rows:,} rows \u00d7 {preview.n_columns:,} "
         f"column{'s' if preview.n_columns != 1 else ''}**{shown}"
     )
     if preview.notes:
         st.caption("  \n".join(md_escape(note) for note in preview.notes))
-    st.dataframe(preview.head, hide_index=True)
+    # About 7 rows high, scrolling: the column choice below stays in view at 1280x800.
+    st.dataframe(preview.head, hide_index=True, height=282 if len(preview.head) > 7 else "auto")
 
 
 def _column_controls(
     preview: TablePreview,
 ) -> tuple[tuple[str, ...], str | None, bool, int] | None:
     """The user's choice of columns: (feature columns, label column, standardise, seed)."""
-    st.markdown("#### Choose the columns")
+    st.markdown("##### Choose the columns")
     numeric = preview.numeric_columns
     if not numeric:  # the parser refuses such tables; kept as a guard
         st.error("This table has no column of numbers. Upload a table with numeric columns.")
@@ -526,7 +494,8 @@ def _show_selection(selection: Selection, name: str) -> None:
     axes = " and ".join(f"“{f}”" for f in selection.feature_names)
     extra = []
     if selection.label_names is not None:
-        extra.append(f"{len(selection.label_names)} labels")
+        n_labels = len(selection.label_names)
+        extra.append(f"{n_labels} label{'s' if n_labels != 1 else ''}")
     if selection.standardised:
         extra.append("standardised")
     summary = f"Ready: {n:,} points in {d}-D from {axes}" + (
@@ -552,12 +521,6 @@ def _show_selection(selection: Selection, name: str) -> None:
         except ValueError as err:
             st.error(md_escape(err), icon=":material/error:")
             return
-        # A new data set: start the history at the beginning, stop Play, forget starting
-        # means typed for other data.
-        state.set_cursor(d, 0)
-        state.set_playing(d, False)
-        state.clear_means(d)
-        state.set_notice(d, "New data: the run starts again from the initial parameters.")
         st.switch_page(stepper_page(d))
 
 
@@ -567,14 +530,13 @@ def _in_use_box(n_features: int, uploaded: state.UploadedData) -> None:
     with st.container(border=True):
         n = uploaded.X.shape[0]
         features = " and ".join(f"“{f}”" for f in uploaded.feature_names)
-        st.markdown(
-            md_escape(f"{page} has your data “{uploaded.name}”: {n:,} points, {features}.")
-        )
+        st.markdown(md_escape(f"{page} has your data “{uploaded.name}”: {n:,} points, {features}."))
         run = _current_run(n_features, uploaded)
         row = st.container(horizontal=True, gap="small", vertical_alignment="center")
         with row:
-            st.page_link(stepper_page(n_features), label=f"Open {page}",
-                         icon=":material/arrow_forward:")
+            st.page_link(
+                stepper_page(n_features), label=f"Open {page}", icon=":material/arrow_forward:"
+            )
             st.button(
                 "Forget this data",
                 key=f"{_KEY}.forget.{n_features}",
@@ -673,8 +635,9 @@ def render_downloads(
         )
         st.download_button(
             "Points and responsibilities (CSV)",
-            data=partial(points_document, data.X, data.feature_names, step.params, labels,
-                         label_names),
+            data=partial(
+                points_document, data.X, data.feature_names, step.params, labels, label_names
+            ),
             file_name=f"{stem}-gmm-responsibilities.csv",
             mime="text/csv",
             on_click="ignore",

@@ -66,9 +66,14 @@ def decode(value: object) -> np.ndarray:
 
 
 def chart(at: AppTest, key: str) -> dict:
+    """The figure JSON of the stepper's chart with the given key: an ``st.plotly_chart`` or a
+    chart component (whose ``spec`` argument is the figure JSON)."""
     for el in at.get("plotly_chart"):
         if el.proto.id.endswith(f"-{key}"):
             return json.loads(el.proto.spec)
+    for el in at.get("component_instance"):
+        if el.proto.id.endswith(f"-{key}"):
+            return json.loads(json.loads(el.proto.json_args)["spec"])
     raise AssertionError(f"no chart with key {key}")
 
 
@@ -313,6 +318,25 @@ def test_more_rows_than_the_cap_are_subsampled_reproducibly() -> None:
     assert "seed 7" in unescape(at.warning[0].value)
 
 
+def test_a_thousand_columns_are_previewed_and_offered() -> None:
+    names = [f"c{j}" for j in range(1000)]
+    lines = [",".join(names)] + [",".join(str(i * 1000 + j) for j in range(1000)) for i in range(5)]
+    at = upload(open_your_data(), "wide.csv", "\n".join(lines).encode())
+    assert not at.error
+    assert at.dataframe[0].value.shape == (5, 1000)
+    assert list(at.dataframe[0].value.columns) == names
+    assert selectbox(at, "Horizontal axis (x)").options == names
+    assert unescape(at.success[0].value) == "Ready: 5 points in 2-D from “c0” and “c1”."
+
+
+def test_huge_values_ask_for_standardising() -> None:
+    at = paste(open_your_data(), "x,y\n1e200,1\n3e200,2\n2e200,7\n5e200,3\n")
+    assert "tick “Standardise” to rescale them" in unescape(at.warning[0].value)
+    ok(at.checkbox(key="your_data.standardise").check().run())
+    assert not at.warning
+    assert unescape(at.success[0].value).endswith("(standardised).")
+
+
 # --------------------------------------------------------------------------- user text
 def test_injection_names_and_file_name_are_shown_literally() -> None:
     raw = (CORPUS / "injection_names.csv").read_bytes()
@@ -332,6 +356,10 @@ def test_injection_names_and_file_name_are_shown_literally() -> None:
 
     use_this_data(at, "EM in 2-D")
     assert f"Your data: {EVIL_FILE_NAME}" in at.selectbox(key="em2d.dataset").options
+    # Two points, fewer than K = 3: the stepper says so instead of fitting.
+    assert [e.value for e in at.error] == [
+        "EM could not start: n_components = 3 is more than the 2 data points; lower K."
+    ]
     stay_on(at, "pages/your-data.py")
     box = at.markdown[1].value
     assert not unescaped_punctuation(box)
@@ -356,8 +384,7 @@ def test_label_column_and_standardise_reach_the_stepper() -> None:
     ok(selectbox(at, "Label column (optional)").set_value("species").run())
     ok(at.checkbox(key="your_data.standardise").check().run())
     assert unescape(at.success[0].value) == (
-        "Ready: 150 points in 2-D from “petal_length” and “petal_width” "
-        "(3 labels, standardised)."
+        "Ready: 150 points in 2-D from “petal_length” and “petal_width” (3 labels, standardised)."
     )
     use_this_data(at, "EM in 2-D")
     iris = pd.read_csv(IRIS)
@@ -446,11 +473,19 @@ def _fitted_run(rng_seed: int = 1):
     X = np.vstack([rng.normal([0, 0], 1, (40, 2)), rng.normal([5, 4], 0.8, (30, 2))])
     params0 = initialize(X, 2, "kmeans++", np.random.default_rng(0))
     history = run_em(X, params0, max_iter=5)
-    settings = state.Settings(n_features=2, dataset=state.UPLOADED, n_components=2,
-                              init_method="kmeans++", max_iter=5)
-    data = LoadedData(X=X, dataset=state.UPLOADED, title="Your data: =cmd|x.csv",
-                      feature_names=("=a", "b"), description="", trusted=False,
-                      true_params=None, key="upload:test")
+    settings = state.Settings(
+        n_features=2, dataset=state.UPLOADED, n_components=2, init_method="kmeans++", max_iter=5
+    )
+    data = LoadedData(
+        X=X,
+        dataset=state.UPLOADED,
+        title="Your data: =cmd|x.csv",
+        feature_names=("=a", "b"),
+        description="",
+        trusted=False,
+        true_params=None,
+        key="upload:test",
+    )
     return X, history, settings, data
 
 

@@ -182,3 +182,21 @@ def test_content_key_identifies_data_by_content() -> None:
     assert state.content_key(X) == state.content_key(X.copy())
     assert state.content_key(X) != state.content_key(X + 1e-12)
     assert state.content_key(X) != state.content_key(X.reshape(2, 3))
+
+
+def test_link_text_in_messages_cannot_inject_markdown() -> None:
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    evil = "![x](https://evil.example/p.png)"
+    page = Path(__file__).resolve().parents[1] / "pages" / "em-2d.py"
+    at = AppTest.from_file(str(page), default_timeout=60)
+    at.query_params["dataset"] = evil
+    at.run()
+    assert not at.exception
+    shown = [w.value for w in at.warning]
+    assert any("evil" in text for text in shown)
+    # Escaped: the image syntax is backslash-escaped, so it renders as the literal text.
+    assert all("![x](" not in text for text in shown)
+    assert any(r"\!\[x\]\(" in text for text in shown)
