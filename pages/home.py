@@ -36,7 +36,8 @@ with left:
     st.markdown(
         "No formula gives the best θ directly: the sum inside the logarithm couples "
         "the components. EM climbs to a (local) maximum instead, and **each EM iteration "
-        "never lowers the log-likelihood** (watch its chart on the stepper pages)."
+        "never lowers the log-likelihood** (watch its chart on the stepper pages; the small "
+        "reg_covar added to every covariance for safety can cost a tiny amount)."
     )
 
 with right:
