@@ -9,7 +9,8 @@ covariances. One "iteration" is one E-step plus one M-step:
 * scikit-learn: ``_e_step`` followed by ``_m_step`` on a ``GaussianMixture``
   (the body of its ``fit`` loop, without the initialisation).
 
-Time is the median over repeats (wall clock, single process); peak memory is
+Time is the median over repeats (wall clock, single process; the two libraries
+alternate, so that load from other processes falls on both alike); peak memory is
 the peak of Python/NumPy allocations traced by ``tracemalloc`` during one
 iteration, the data themselves excluded. The log-likelihoods of both after the
 same number of iterations are compared.
@@ -84,13 +85,16 @@ def ours_iteration(state: dict, X: np.ndarray) -> float:
     return ll
 
 
-def timed(fn, repeats: int) -> float:
-    times = []
+def timed_pair(fn_a, fn_b, repeats: int) -> tuple[float, float]:
+    """Median seconds of ``fn_a`` and ``fn_b``, run alternately so that load from other
+    processes on a shared machine falls on both alike."""
+    times_a, times_b = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def peak_bytes(fn) -> int:
@@ -117,8 +121,9 @@ def bench(n: int, k: int, repeats: int, n_iter_check: int) -> dict:
     rel = max(abs(a - b) / abs(b) for a, b in zip(ll_ours, ll_sk, strict=True))
 
     # Time and memory (state keeps moving along EM; every iteration costs the same).
-    t_ours = timed(lambda: ours_iteration(state, X), repeats)
-    t_sk = timed(lambda: sk_iteration(gm, X), repeats)
+    t_ours, t_sk = timed_pair(
+        lambda: ours_iteration(state, X), lambda: sk_iteration(gm, X), repeats
+    )
     m_ours = peak_bytes(lambda: ours_iteration(state, X))
     m_sk = peak_bytes(lambda: sk_iteration(gm, X))
     return {
@@ -132,7 +137,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     args = parser.parse_args()
     cases = [(100_000, 5), (1_000_000, 10)] if not args.quick else [(20_000, 5), (100_000, 10)]
-    repeats = 3 if args.quick else 7
+    repeats = 5 if args.quick else 11
 
     import sklearn
 

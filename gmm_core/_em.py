@@ -306,7 +306,9 @@ class _LogDensity:
         exact = np.flatnonzero(_EPS * norm_p * reach**2 > _CANCELLATION_LIMIT)
         return cls(centre, np.ascontiguousarray(coef), exact, means_c, chol_inv, const)
 
-    def weighted_log_prob(self, XcT: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    def weighted_log_prob(
+        self, XcT: np.ndarray, phi: np.ndarray, diffs: dict[int, np.ndarray] | None = None
+    ) -> np.ndarray:
         """Weighted log densities of a chunk.
 
         Parameters
@@ -315,6 +317,9 @@ class _LogDensity:
             Centred points as columns.
         phi : ndarray, shape (F, c)
             Their features.
+        diffs : dict, optional
+            If given, receives ``x - mu_k`` (shape (D, c)) of every exactly
+            evaluated component k, for the M-step's shifted moments.
 
         Returns
         -------
@@ -323,8 +328,11 @@ class _LogDensity:
         """
         lp = self.coef @ phi
         for k in self.exact:
-            y = self.chol_inv[k] @ (XcT - self.means_c[k][:, None])
+            diff = XcT - self.means_c[k][:, None]
+            y = self.chol_inv[k] @ diff
             lp[k] = self.const[k] - 0.5 * np.einsum("ij,ij->j", y, y)
+            if diffs is not None:
+                diffs[int(k)] = diff
         return lp
 
 
@@ -492,16 +500,45 @@ def _scatter_from_moments(mom: _Moments) -> tuple[np.ndarray, np.ndarray, np.nda
     return nk, means_c, scatter
 
 
-def _cancelled(second_diag: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+def _rounding(n: float) -> float:
+    """Relative rounding error of a sum of ``n`` float64 terms (grows like sqrt(n))."""
+    return _EPS * np.sqrt(max(n, 1.0))
+
+
+def _cancelled(second_diag: np.ndarray, scatter: np.ndarray, n: float) -> np.ndarray:
     """Components whose one-pass scatter lost too many digits to cancellation.
 
-    The subtraction ``E[xx^T] - mu mu^T`` has a rounding error of about
-    ``eps * max_i E[x_i^2]``; compared with the smallest variance left, that is
-    the relative error of the covariance.
+    Parameters
+    ----------
+    second_diag : ndarray, shape (K, D)
+        Diagonal of the second moments :math:`E[x x^\\top]` about the centre used.
+    scatter : ndarray, shape (K, D, D)
+        Covariances obtained from them, :math:`E[xx^\\top] - \\mu\\mu^\\top`.
+    n : float
+        Number of points summed.
+
+    The subtraction has a rounding error of about ``rounding(n) * max_i
+    E[x_i^2]``; compared with the smallest variance left, that is the relative
+    error of the covariance.
     """
     smallest = np.linalg.eigvalsh(scatter)[:, 0]
     scale = second_diag.max(axis=1)
-    return np.flatnonzero(_EPS * scale > _CANCELLATION_LIMIT * np.maximum(smallest, 0.0))
+    return np.flatnonzero(
+        _rounding(n) * scale > _CANCELLATION_LIMIT * np.maximum(smallest, 0.0)
+    )
+
+
+def _needs_shifted_moments(params: GMMParams, centre: np.ndarray, n: int) -> np.ndarray:
+    """Components whose moments about ``centre`` would lose digits, judged on ``params``.
+
+    Their moments are accumulated about their current means instead (see
+    :func:`_em_pass`); a tenfold margin covers the parameters' change in one step.
+    """
+    means_c = params.means - centre
+    second = np.einsum("ki,ki->ki", means_c, means_c) + np.diagonal(
+        params.covariances, axis1=1, axis2=2
+    )
+    return _cancelled(second, params.covariances / 10.0, n)
 
 
 def _covariances_from_scatter(
@@ -582,12 +619,36 @@ def _params_from_moments(
     covariance_type: CovarianceType,
     reg_covar: float,
     two_pass: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
+    shifted: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> GMMParams:
-    """M-step from sufficient statistics; ``two_pass(ks, means_c)`` recomputes scatters exactly."""
+    """M-step from sufficient statistics.
+
+    ``shifted[k] = (s1 (D,), s2 (D, D))`` are first and second moments of
+    component k about its previous mean (accumulated for narrow components,
+    whose moments about the data's centre lose digits); ``two_pass(ks,
+    means_c)`` recomputes the scatter of components ``ks`` exactly, as a last
+    resort.
+    """
     d = mom.n_features
     nk, means_c, scatter = _scatter_from_moments(mom)
     second_diag = mom.stats[:, d + 1 :][:, _diag_positions(d)] / nk[:, None]
-    redo = _cancelled(second_diag, scatter / nk[:, None, None])
+    n = float(mom.stats[:, 0].sum())
+    redo = _cancelled(second_diag, scatter / nk[:, None, None], n)
+    if redo.size and shifted:
+        # Scatter about the previous mean s: sum r (x - s)(x - s)^T - N_k (mu - s)(mu - s)^T,
+        # whose cancellation is only |mu - s|^2 / sigma^2 (small: the mean moved little).
+        still = []
+        for k in redo:
+            if int(k) not in shifted:
+                still.append(k)
+                continue
+            s1, s2 = shifted[int(k)]
+            sc = s2 - np.outer(s1, s1) / nk[k]
+            if _cancelled(np.diag(s2)[None] / nk[k], sc[None] / nk[k], n).size:
+                still.append(k)
+            else:
+                scatter[k] = sc
+        redo = np.array(still, dtype=int)
     if redo.size and two_pass is not None:
         scatter[redo] = two_pass(redo, means_c[redo])
     cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
@@ -721,10 +782,15 @@ def _em_pass(
     step = _chunk_step(n, k)
     total = 0.0
     stats = np.zeros((k, dens.coef.shape[1])) if m_step else None
+    # Moments of the narrow (exactly evaluated) components about their own means.
+    d = X.shape[1]
+    narrow = np.union1d(dens.exact, _needs_shifted_moments(params, centre, n)) if m_step else []
+    shifted = {int(j): (np.zeros(d), np.zeros((d, d))) for j in narrow}
+    diffs: dict[int, np.ndarray] = {}
     for start in range(0, n, step):
         XcT = (X[start : start + step] - centre).T
         phi = _features(XcT)
-        wlp = dens.weighted_log_prob(XcT, phi)  # (K, c)
+        wlp = dens.weighted_log_prob(XcT, phi, diffs if shifted else None)  # (K, c)
         # log-sum-exp over components, written out rather than calling
         # scipy.special.logsumexp so that the exponentials are reused as the
         # unnormalised responsibilities: one exp pass instead of two (this loop
@@ -738,6 +804,11 @@ def _em_pass(
         if stats is not None:
             np.divide(wlp, norm, out=wlp)  # responsibilities, (K, c)
             stats += wlp @ phi.T
+            for j, (s1, s2) in shifted.items():
+                diff = diffs[j] if j in diffs else XcT - dens.means_c[j][:, None]
+                weighted = diff * wlp[j]
+                s1 += weighted.sum(axis=1)
+                s2 += weighted @ diff.T
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
     if stats is None:
@@ -757,7 +828,7 @@ def _em_pass(
 
     try:
         new = _params_from_moments(
-            _Moments(stats, centre, X.shape[1]), covariance_type, reg_covar, two_pass
+            _Moments(stats, centre, X.shape[1]), covariance_type, reg_covar, two_pass, shifted
         )
     except ComponentCollapseError as err:
         return total, None, err.collapse
