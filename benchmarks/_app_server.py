@@ -50,8 +50,36 @@ VIEWPORT: dict[str, int] = {"width": 1280, "height": 800}
 APP_IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 """Matches once the script has run at least once and is not running now."""
 
-PLOT_SELECTOR = '[data-testid="stPlotlyChart"] .js-plotly-plot'
-"""A Plotly graph div rendered by ``st.plotly_chart`` (it carries ``.data`` / ``._fullData``)."""
+PLOT_SELECTOR = ".js-plotly-plot"
+"""A Plotly graph div (it carries ``.data`` / ``._fullData``). The stepper's charts are
+``live_chart`` components: their graph divs live in the component's (same-origin) iframe, so
+look for them with :data:`CHARTS_JS` (or the JS helper ``__gmmCharts()``), not with
+``document.querySelectorAll`` on the page."""
+
+PAGE_PLOT_SELECTOR = '[data-testid="stPlotlyChart"] .js-plotly-plot'
+"""A graph div drawn by ``st.plotly_chart`` directly in the page (no iframe)."""
+
+CHARTS_JS = r"""
+const __gmmCharts = () => {
+  // Every Plotly graph div, in page order: those drawn by st.plotly_chart in the page and
+  // those inside component iframes (live_chart), which are same-origin.
+  const out = [];
+  const frames = document.querySelectorAll(
+    '[data-testid="stPlotlyChart"], [data-testid="stMain"] iframe, '
+    + '[data-testid="stSidebar"] iframe');
+  for (const el of frames) {
+    if (el.tagName !== 'IFRAME') {
+      out.push(...el.querySelectorAll('__PLOTS__'));
+      continue;
+    }
+    let doc = null;
+    try { doc = el.contentDocument; } catch (e) { doc = null; }  // cross-origin: not ours
+    if (doc) out.push(...doc.querySelectorAll('__PLOTS__'));
+  }
+  return out;
+};
+""".replace("__PLOTS__", PLOT_SELECTOR)
+"""JS defining ``__gmmCharts()``: every Plotly graph div on the page, iframes included."""
 
 EXCEPTION_SELECTOR = '[data-testid="stException"]'
 
@@ -264,17 +292,19 @@ def start_app_server(
 # Waiting in the page
 # --------------------------------------------------------------------------------------------
 
-PLOTS_DRAWN_JS = """
-(minCount) => {
-  const divs = Array.from(document.querySelectorAll('__PLOTS__'));
+PLOTS_DRAWN_JS = (
+    "(minCount) => {"
+    + CHARTS_JS
+    + """
+  const divs = __gmmCharts();
   if (divs.length < minCount) return false;
   return divs.every((gd) => {
     if (!gd._fullLayout || !gd._fullData || !gd.querySelector('.main-svg')) return false;
     const gl = gd._fullData.some((t) => String(t.type || '').endsWith('gl'));
     return !gl || gd.querySelector('canvas') !== null;
   });
-}
-""".replace("__PLOTS__", PLOT_SELECTOR)
+}"""
+)
 """JS predicate: at least ``minCount`` Plotly charts exist and every one has been drawn."""
 
 
@@ -300,7 +330,7 @@ def wait_for_paint(page: Page) -> None:
 # Reading the chart: a compact signature of every trace of every Plotly chart
 # --------------------------------------------------------------------------------------------
 
-SIGNATURE_HELPERS_JS = r"""
+SIGNATURE_HELPERS_JS = CHARTS_JS + r"""
 const __gmmHash = (h, s) => {
   for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619); }
   return h >>> 0;
@@ -339,7 +369,6 @@ const __gmmTraceSig = (t) => {
     coords: __gmmSig([t.x, t.y, t.z, t.base]),
   };
 };
-const __gmmCharts = () => Array.from(document.querySelectorAll('__PLOTS__'));
 const __gmmMainChart = () => {
   // The stepper chart: the one with the most points in a single trace.
   let best = null, bestN = -1;
@@ -365,7 +394,7 @@ const __gmmChartSig = (gd) => ({
   traces: (gd._fullData || []).map(__gmmTraceSig),
   title: (gd.layout && gd.layout.title && gd.layout.title.text) || null,
 });
-""".replace("__PLOTS__", PLOT_SELECTOR)
+"""
 
 CHART_SIGNATURES_JS = (
     "() => {" + SIGNATURE_HELPERS_JS + "return __gmmCharts().map(__gmmChartSig); }"
@@ -394,3 +423,22 @@ STATUS_JS = "() => {" + SIGNATURE_HELPERS_JS + "return __gmmStatus(); }"
 def status_text(page: Page) -> str | None:
     """The stepper's status line ("Iteration 3 · after E-step · next: M-step · ..."), or None."""
     return page.evaluate(STATUS_JS)
+
+
+TRACE_VALUES_JS = (
+    "([name, attr, limit]) => {"
+    + CHARTS_JS
+    + """
+  for (const gd of __gmmCharts()) {
+    const t = (gd._fullData || []).find((t) => t.name === name);
+    if (t) return Array.from(t[attr] || []).slice(0, limit);
+  }
+  return null;
+}"""
+)
+
+
+def trace_values(page: Page, name: str, attr: str = "x", limit: int = 5000) -> list | None:
+    """The first ``limit`` values of attribute ``attr`` (e.g. "x") of the first drawn trace
+    named ``name`` on any chart of the page (iframes included), or None if there is none."""
+    return page.evaluate(TRACE_VALUES_JS, [name, attr, limit])

@@ -18,7 +18,13 @@ WebSocket traffic is logged in the page too, so each click splits into
 
 * server: from the click's message to the server until the largest message back (the chart's
   delta) arrived — the script rerun, figure building and serialisation;
-* browser: from that message until the painted chart — decoding, React, Plotly and paint.
+* browser: from that message until the painted chart — decoding, React, Plotly and paint;
+  of which the chart's own frame (``gmm_app.live_chart``) reports its decoding of the figure
+  and its ``Plotly.react`` time.
+
+The stepper's charts are ``live_chart`` components: their Plotly divs live in same-origin
+iframes, found by ``__gmmCharts()`` of ``_app_server.py``; "chart div replaced" counts
+remounts (0 when the chart is updated in place).
 
 Usage::
 
@@ -111,7 +117,7 @@ CLICK_AND_TIME_JS = (
       const status = __gmmStatus();
       if (tStatus === null && status !== status0) tStatus = now;
       const gd = __gmmMainChart();
-      // Cheap test in the timed loop: a new div or new data (Streamlit remounts the chart).
+      // Cheap test in the timed loop: a new div or new data (Plotly.react replaces gd.data).
       const fresh = gd && gd._fullLayout && (gd !== gdSeen || gd.data !== dataSeen);
       if (tStatus !== null && fresh) {
         const tData = now;
@@ -124,8 +130,14 @@ CLICK_AND_TIME_JS = (
             requestAnimationFrame(tick);
             return;
           }
+          // The live_chart frame's own timings of its last draw (decode, Plotly), if any.
+          const w = gd.ownerDocument.defaultView;
+          const draws = (w && w.liveChartStats) || [];
+          const last = draws.length ? draws[draws.length - 1] : null;
           resolve({
             t0, tStatus, tData, tPaint, status0, status, sameDiv: gd === gd0,
+            plotlyMs: last ? last.drawn - last.decoded : null,
+            decodeMs: last ? last.decoded - last.received : null,
             ws: window.__gmmWs.slice(wsStart),
             longTasks: window.__gmmLongTasks.filter(([s, d]) => s + d >= t0),
           });
@@ -205,6 +217,8 @@ class ClickTiming:
     long_tasks: float  # main-thread long-task time in the window
     bytes_in: int  # WebSocket bytes received in the window
     same_div: bool  # Plotly updated the chart's div in place (False: a new div was mounted)
+    plotly: float | None = None  # Plotly.react / newPlot in the chart's frame
+    decode: float | None = None  # JSON.parse + base64 decoding of the figure in the frame
 
 
 @dataclass
@@ -247,6 +261,8 @@ def click_timing(label: str, raw: dict[str, Any]) -> ClickTiming:
         long_tasks=max(long_tasks, 0.0),
         bytes_in=sum(n for _, n in incoming),
         same_div=bool(raw["sameDiv"]),
+        plotly=raw.get("plotlyMs"),
+        decode=raw.get("decodeMs"),
     )
 
 
@@ -469,6 +485,11 @@ def print_breakdown(series: ClickSeries) -> None:
         browsers = [t.browser for t in rows if t.browser is not None]
         print(f"    {'server (->chart delta)':22} {fmt_ms(servers)}")
         print(f"    {'browser (delta->paint)':22} {fmt_ms(browsers)}")
+        plotly = [t.plotly for t in rows if t.plotly is not None]
+        decode = [t.decode for t in rows if t.decode is not None]
+        if plotly:
+            print(f"    {'  of which Plotly draw':22} {fmt_ms(plotly)}")
+            print(f"    {'  of which decoding':22} {fmt_ms(decode)}")
         print(f"    {'long tasks in window':22} {fmt_ms([t.long_tasks for t in rows])}")
         kib = statistics.median(t.bytes_in for t in rows) / 1024
         print(f"    {'bytes received (KiB)':22} {kib:7.0f}")

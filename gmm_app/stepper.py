@@ -27,6 +27,7 @@ from gmm_app import engine, figures, state
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
 from gmm_app.formatting import status_line, stop_message
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours, chi2_mass, histogram_density
+from gmm_app.live_chart import live_chart
 from gmm_core import INIT_METHODS, datasets
 
 PAGE_TITLES = {1: "EM in 1-D", 2: "EM in 2-D"}
@@ -68,8 +69,8 @@ CHART_PIXELS = {
     state.CHART_SIZES[2]: (860, 680),
 }
 SIDE_WIDTH = 330
-# Charts use theme=None: the figures carry their own complete styling, and Streamlit's
-# theme pass over the figure JSON costs time on every half-step.
+# The charts are live_chart components (updated in place with Plotly.react, not remounted);
+# the figures carry their own complete styling.
 PLOT_CONFIG = {
     "displaylogo": False,
     "scrollZoom": False,
@@ -290,6 +291,9 @@ def _stepper_body(
     row = st.container(horizontal=True, gap="small")
     left = row.container(width=chart_width)
     right = row.container(width=SIDE_WIDTH)
+    # The main chart first: its update reaches the browser before the side panel's.
+    with left:
+        _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
     with right:
         if last > 0:
             st.slider(
@@ -311,13 +315,12 @@ def _stepper_body(
             st.info(notice)
         if view.error:
             st.warning(view.error)
-        st.plotly_chart(
+        live_chart(
             figures.loglik_figure(history.log_likelihoods, phases, cursor,
                                   uirevision=data.key, width=SIDE_WIDTH),
             key=k.chart + ".ll",
-            width="content",
-            theme=None,
             config=PLOT_CONFIG,
+            defer=True,
         )
         # State tracking on (on_change="rerun"), so that a click on a point can open
         # the "Inspect a point" tab.
@@ -334,8 +337,6 @@ def _stepper_body(
             )
         with inspect_tab:
             _inspector(n_features, data, view)
-    with left:
-        _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
 
 
 @st.fragment
@@ -425,14 +426,11 @@ def _main_chart(
             height=size[1],
         )
         data_curve = figures.rug_trace_index(view.params.n_components)
-    st.plotly_chart(
+    live_chart(
         fig,
         key=k.chart,
-        on_select=partial(state.on_chart_select, n_features, data_curve),
-        selection_mode="points",
-        width="content",
-        theme=None,
         config=PLOT_CONFIG,
+        on_select=partial(state.on_chart_select, n_features, data_curve),
     )
     st.caption(_chart_legend(n_features, view.resp is not None))
 
@@ -498,12 +496,9 @@ def _waiting_for_means(
     fig = figures.data_figure(
         data.X, settings.manual_means, data.feature_names, width=width, height=height
     )
-    st.plotly_chart(
+    live_chart(
         fig,
         key=k.chart,
-        on_select=partial(state.on_chart_select, n_features, figures.TRACE_POINTS),
-        selection_mode="points",
-        width="content",
-        theme=None,
         config=PLOT_CONFIG,
+        on_select=partial(state.on_chart_select, n_features, figures.TRACE_POINTS),
     )

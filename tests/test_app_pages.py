@@ -1,8 +1,10 @@
 """The Streamlit pages, driven headless with ``streamlit.testing.v1.AppTest``.
 
-Charts are read from the element's protobuf (``json.loads(el.proto.spec)``);
-Plotly 7 writes numeric arrays as base64 ``{"dtype", "bdata"}``, decoded with
-numpy. Data sets are kept small (``d.n_samples``) so the runs stay quick.
+Charts are ``live_chart`` components: the figure is read from the element's
+protobuf (the ``spec`` argument in ``json.loads(el.proto.json_args)``). Plotly 7
+writes numeric arrays as base64 ``{"dtype", "bdata"}``, and long colour lists
+travel packed as ``{"packed_rgb": base64 of N x 3 bytes}``; both are decoded here
+with numpy. Data sets are kept small (``d.n_samples``) so the runs stay quick.
 """
 
 from __future__ import annotations
@@ -53,11 +55,23 @@ def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+def unpack_rgb(packed: dict) -> list[str]:
+    """``{"packed_rgb", "case"?}`` colours: base64 of N x 3 bytes -> N ``"#rrggbb"`` strings."""
+    rgb = np.frombuffer(base64.b64decode(packed["packed_rgb"]), dtype=np.uint8).reshape(-1, 3)
+    hexes = ["#" + bytes(row).hex() for row in rgb]
+    return [h.upper() for h in hexes] if packed.get("case") == "upper" else hexes
+
+
 def chart(at: AppTest, key: str) -> dict:
-    """The figure JSON of the Plotly chart with the given key."""
-    for el in at.get("plotly_chart"):
+    """The figure JSON of the chart component with the given key (colours unpacked)."""
+    for el in at.get("component_instance"):
         if el.proto.id.endswith(f"-{key}"):
-            return json.loads(el.proto.spec)
+            fig = json.loads(json.loads(el.proto.json_args)["spec"])
+            for trace in fig["data"]:
+                colour = trace.get("marker", {}).get("color")
+                if isinstance(colour, dict):
+                    trace["marker"]["color"] = unpack_rgb(colour)
+            return fig
     raise AssertionError(f"no chart with key {key}")
 
 
@@ -250,7 +264,9 @@ def test_link_parameters_set_the_page_and_bad_ones_are_reported() -> None:
     assert at.slider(key="em2d.K").value == 5
     assert at.radio(key="em2d.cov").value == "diag"
     assert status(at).startswith("Iteration 2 \u00b7 after E-step")
-    assert any("tol='oops' was ignored" in w.value for w in at.warning)
+    # Messages are shown as Markdown with their punctuation escaped: compare the text shown.
+    shown = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
+    assert any("tol='oops' was ignored" in w for w in shown), shown
 
 
 def test_play_then_pause() -> None:
@@ -333,13 +349,16 @@ def test_1d_equal_variance_is_tied() -> None:
 # --------------------------------------------------------------------------- uploaded data
 def _uploaded_script() -> None:  # pragma: no cover - runs inside AppTest
     import numpy as np
+    import streamlit as st
 
     from gmm_app import state
     from gmm_app.stepper import render_stepper
 
     rng = np.random.default_rng(3)
     X = np.vstack([rng.normal(-3, 1, size=(60, 2)), rng.normal(3, 1, size=(60, 2))])
-    state.use_uploaded_dataset(X, "<b>my file</b>.csv", ["[x](javascript:alert(1))", "y"])
+    if "test.uploaded" not in st.session_state:  # once, like "Use this data" (it resets the run)
+        st.session_state["test.uploaded"] = True
+        state.use_uploaded_dataset(X, "<b>my file</b>.csv", ["[x](javascript:alert(1))", "y"])
     render_stepper(2)
 
 
@@ -362,12 +381,15 @@ def test_uploaded_data_is_offered_selected_and_steppable() -> None:
 
 def _collapse_1d_script() -> None:  # pragma: no cover - runs inside AppTest
     import numpy as np
+    import streamlit as st
 
     from gmm_app import state
     from gmm_app.stepper import render_stepper
 
     X = np.concatenate([np.zeros(8), np.linspace(1.0, 9.0, 40)]).reshape(-1, 1)
-    state.use_uploaded_dataset(X, "ties", ["x"])
+    if "test.uploaded" not in st.session_state:  # once, like "Use this data" (it resets the run)
+        st.session_state["test.uploaded"] = True
+        state.use_uploaded_dataset(X, "ties", ["x"])
     render_stepper(1)
 
 

@@ -104,7 +104,7 @@ def test_deep_link_opens_the_page(
     headings = main.locator("h1, h2, h3")
     headings.first.wait_for()
     if spec in STEPPER_PAGES:
-        app_server_lib.wait_for_plots(page)
+        app_server_lib.wait_for_plots(page, 2)  # the stepper chart and the log-likelihood
     app_server_lib.wait_for_paint(page)
     page.screenshot(path=str(screenshot_dir / f"{spec.slug}.png"))
 
@@ -235,4 +235,56 @@ def test_e_step_recolours_and_m_step_moves(
     )
 
     page.screenshot(path=str(screenshot_dir / f"{spec.slug}-after-m-step.png"))
+    assert_healthy(app_page)
+
+
+CLICK_TARGET_JS = """
+() => {
+  // Page coordinates of an isolated point of the stepper chart (the "points" trace).
+  for (const frame of document.querySelectorAll('[data-testid="stMain"] iframe')) {
+    let gd = null;
+    try { gd = frame.contentDocument.querySelector('.js-plotly-plot'); } catch (e) { continue; }
+    if (!gd || !gd._fullData) continue;
+    const trace = gd._fullData.find((t) => t.name === 'points');
+    if (!trace) continue;
+    const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+    const box = frame.getBoundingClientRect();
+    const px = (i) => [box.left + xa._offset + xa.l2p(trace.x[i]),
+                       box.top + ya._offset + ya.l2p(trace.y[i])];
+    // The point farthest from its nearest neighbour: a click there cannot hit another one.
+    let best = 0, bestGap = -1;
+    for (let i = 0; i < trace.x.length; i++) {
+      const [xi, yi] = px(i);
+      let gap = Infinity;
+      for (let j = 0; j < trace.x.length; j++) {
+        if (j === i) continue;
+        const [xj, yj] = px(j);
+        gap = Math.min(gap, Math.hypot(xi - xj, yi - yj));
+      }
+      if (gap > bestGap) { best = i; bestGap = gap; }
+    }
+    const [x, y] = px(best);
+    return { index: best, x, y };
+  }
+  return null;
+}
+"""
+
+
+def test_clicking_a_point_inspects_it(app_page: BrowserPage) -> None:
+    """A click on a data point in the chart (drawn in the live_chart iframe) opens the
+    "Inspect a point" tab on that point."""
+    page = app_page.page
+    app_page.goto("/em-2d")
+    app_server_lib.wait_for_plots(page)
+    app_server_lib.wait_for_paint(page)
+    target = page.evaluate(CLICK_TARGET_JS)
+    assert target is not None, "no chart with a 'points' trace"
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(200)  # let Plotly register the hover
+    page.mouse.click(target["x"], target["y"])
+    shown = page.locator('[data-testid="stMain"]').get_by_text(f"Point #{target['index']} at x")
+    shown.wait_for(timeout=15_000)
+    app_server_lib.wait_for_idle(page)
+    assert shown.is_visible()
     assert_healthy(app_page)

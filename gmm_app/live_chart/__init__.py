@@ -1,0 +1,249 @@
+"""A Plotly chart that updates in place when its figure changes.
+
+``st.plotly_chart`` gives its element an identity that includes the figure, so every new
+figure remounts the chart: Plotly draws it from scratch (a new WebGL context for large
+scatter plots) and Streamlit's chart wrapper reprocesses the whole figure. This package is
+a Streamlit (v1) custom component with a stable key instead: a new figure is posted to the
+same iframe, which calls ``Plotly.react`` and redraws only what changed.
+
+There is no JavaScript build. The frontend is ``frontend/index.html`` and
+``frontend/live_chart.js``; the plotly.js bundle is the one shipped in the installed
+``plotly`` Python package (nothing is downloaded, nothing is copied into the repository).
+At import the three files are assembled in a cache directory, which Streamlit serves.
+
+The figure travels as one string argument, ``spec``: Plotly's own JSON (numeric arrays as
+base64 ``{"dtype", "bdata"}`` blocks, which plotly.js decodes), except that a long list of
+``"#rrggbb"`` point colours is packed as ``{"packed_rgb": base64 of N x 3 bytes}``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import streamlit.components.v1 as components
+
+FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
+FRONTEND_FILES = ("index.html", "live_chart.js")
+PLOTLY_JS_NAME = "plotly.min.js"
+PACK_MIN_POINTS = 64
+"""Colour lists at least this long are packed (shorter ones are not worth it)."""
+FLOAT32_MIN_POINTS = 5_000
+"""Float arrays at least this long are sent as float32 (drawn, not read: halves the bytes)."""
+
+
+def plotly_js_path() -> Path:
+    """The plotly.js bundle shipped in the installed ``plotly`` Python package."""
+    return Path(plotly.__file__).resolve().parent / "package_data" / PLOTLY_JS_NAME
+
+
+def component_dir(cache_root: Path | None = None) -> Path:
+    """Assemble the component's files in a cache directory and return it.
+
+    The directory name holds the plotly version and a hash of our frontend files, so a new
+    version gets a new directory. Building is idempotent and atomic: the files are written to
+    a private temporary directory that is then renamed into place (a concurrent builder that
+    loses the race discards its copy).
+
+    Parameters
+    ----------
+    cache_root : Path, optional
+        Where to build (default: the system temporary directory).
+
+    Returns
+    -------
+    Path
+        A directory holding ``index.html``, ``live_chart.js`` and ``plotly.min.js``.
+    """
+    root = Path(tempfile.gettempdir()) if cache_root is None else Path(cache_root)
+    digest = hashlib.sha256()
+    for name in FRONTEND_FILES:
+        digest.update((FRONTEND_DIR / name).read_bytes())
+    target = root / f"gmm_app_live_chart_{plotly.__version__}_{digest.hexdigest()[:16]}"
+    names = (*FRONTEND_FILES, PLOTLY_JS_NAME)
+    if all((target / name).is_file() for name in names):
+        return target
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=root))
+    try:
+        for name in FRONTEND_FILES:
+            shutil.copyfile(FRONTEND_DIR / name, staging / name)
+        shutil.copyfile(plotly_js_path(), staging / PLOTLY_JS_NAME)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, target)
+        except OSError:  # someone else built it first (or a stale partial copy is there)
+            if not all((target / name).is_file() for name in names):
+                shutil.rmtree(target, ignore_errors=True)
+                os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+_COMPONENT = components.declare_component("live_chart", path=str(component_dir()))
+
+
+def pack_colours(colours: Sequence[str]) -> dict[str, str] | None:
+    """Pack ``"#rrggbb"`` colours as ``{"packed_rgb": base64 of the N x 3 bytes}``.
+
+    Parameters
+    ----------
+    colours : sequence of str, length N
+        Colours, every one of the form ``"#rrggbb"``.
+
+    Returns
+    -------
+    dict or None
+        The packed form (with ``"case": "upper"`` if the hex digits are upper case), or None
+        if some entry is not ``"#rrggbb"`` or the case is mixed (then it is sent as is).
+    """
+    text = "".join(colours)
+    if len(text) != 7 * len(colours) or text[::7] != "#" * len(colours):
+        return None
+    upper = text == text.upper()
+    if not upper and text != text.lower():  # mixed case: the packing would not round-trip
+        return None
+    hex_digits = "".join(text[i + 1 : i + 7] for i in range(0, len(text), 7))
+    try:
+        raw = bytes.fromhex(hex_digits)
+    except ValueError:
+        return None
+    packed = {"packed_rgb": base64.b64encode(raw).decode("ascii")}
+    if upper and any(c in "ABCDEF" for c in hex_digits):
+        packed["case"] = "upper"
+    return packed
+
+
+def unpack_colours(packed: dict[str, str]) -> list[str]:
+    """Inverse of :func:`pack_colours`: the list of ``"#rrggbb"`` strings (length N)."""
+    raw = np.frombuffer(base64.b64decode(packed["packed_rgb"]), dtype=np.uint8).reshape(-1, 3)
+    form = "#{:02X}{:02X}{:02X}" if packed.get("case") == "upper" else "#{:02x}{:02x}{:02x}"
+    return [form.format(*row) for row in raw.tolist()]
+
+
+def _encode(value: Any) -> Any:
+    """A JSON-ready copy of a figure's value: numpy arrays become base64 typed arrays."""
+    if isinstance(value, np.ndarray):
+        return _typed_array(value)
+    if isinstance(value, dict):
+        if value.get("dtype") == "f8" and isinstance(value.get("bdata"), str):
+            return _narrowed(value)
+        return {key: _encode(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        if len(value) >= PACK_MIN_POINTS and isinstance(value[0], str):
+            return pack_colours(value) or list(value)
+        return [_encode(item) for item in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _narrowed(typed: dict[str, Any]) -> dict[str, Any]:
+    """A base64 float64 array (as plotly writes it) as float32 if it is large."""
+    if len(typed["bdata"]) < FLOAT32_MIN_POINTS * 32 // 3:  # base64 of 8-byte values
+        return typed
+    values = np.frombuffer(base64.b64decode(typed["bdata"]), dtype="<f8")
+    return {**typed, "dtype": "f4",
+            "bdata": base64.b64encode(values.astype("<f4").tobytes()).decode("ascii")}
+
+
+def _typed_array(array: np.ndarray) -> Any:
+    """``{"dtype", "bdata"[, "shape"]}`` as plotly.js reads it, or a list where it cannot."""
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():  # NaN gaps (line breaks): plain lists, None for NaN
+            return [_encode(v) for v in array.tolist()] if array.ndim > 1 else [
+                None if v != v else v for v in array.tolist()
+            ]
+        # Large point clouds are drawn, not read: float32 halves the bytes.
+        dtype = np.float32 if array.size >= FLOAT32_MIN_POINTS else np.float64
+    elif array.dtype.kind in "iu":
+        dtype = np.int32 if array.dtype.itemsize > 4 else array.dtype
+    else:
+        return array.tolist()
+    data = np.ascontiguousarray(array, dtype=np.dtype(dtype).newbyteorder("<"))
+    spec: dict[str, Any] = {
+        "dtype": {np.float32: "f4", np.float64: "f8"}.get(dtype, data.dtype.str[1:]),
+        "bdata": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
+    if data.ndim > 1:
+        spec["shape"] = ", ".join(str(n) for n in data.shape)
+    return spec
+
+
+def figure_spec(fig: go.Figure) -> str:
+    """The JSON string sent to the browser for ``fig``.
+
+    Like ``fig.to_json()`` (numeric arrays as base64 typed arrays, which plotly.js decodes),
+    but faster on large figures, and smaller: float arrays of at least
+    :data:`FLOAT32_MIN_POINTS` values are sent as float32, and every list of at least
+    :data:`PACK_MIN_POINTS` ``"#rrggbb"`` colours is packed (see :func:`pack_colours`);
+    :func:`decode_spec` reverses the packing.
+    """
+    fig_dict = fig.to_plotly_json()
+    for trace in fig_dict.get("data", []):
+        trace.pop("uid", None)
+    return json.dumps(_encode(fig_dict), separators=(",", ":"), allow_nan=False)
+
+
+def decode_spec(spec: str) -> dict[str, Any]:
+    """The figure dict of a spec from :func:`figure_spec`, with the colours unpacked."""
+    fig = json.loads(spec)
+    for trace in fig.get("data", []):
+        colour = trace.get("marker", {}).get("color")
+        if isinstance(colour, dict) and "packed_rgb" in colour:
+            trace["marker"]["color"] = unpack_colours(colour)
+    return fig
+
+
+def live_chart(
+    fig: go.Figure,
+    *,
+    key: str,
+    config: dict[str, Any] | None = None,
+    on_select: Callable[[], None] | None = None,
+    defer: bool = False,
+) -> Any:
+    """Draw ``fig``; later calls with the same ``key`` update the drawn chart in place.
+
+    Parameters
+    ----------
+    fig : plotly.graph_objects.Figure
+        The figure (its layout should give ``width`` and ``height`` in pixels).
+    key : str
+        The element's key: keep it stable so the chart is not remounted.
+    config : dict, optional
+        Plotly config (mode bar buttons, ...).
+    on_select : callable, optional
+        Called (without arguments) after a click on a point; ``st.session_state[key]`` then holds
+        ``{"selection": {"points": [{"curve_number", "point_number", "point_index", "x",
+        "y"}]}, "click": n}``, the shape ``st.plotly_chart``'s selection event has.
+    defer : bool
+        A secondary chart: on a cold start its plotly.js loads only after another live
+        chart of the page has drawn (or after 3 s), so the main chart draws first.
+
+    Returns
+    -------
+    dict or None
+        The last click's value, as above (None before any click).
+    """
+    height = fig.layout.height
+    return _COMPONENT(
+        spec=figure_spec(fig),
+        height=None if height is None else int(height),
+        config=config or {},
+        defer=defer,
+        key=key,
+        default=None,
+        on_change=on_select,
+    )

@@ -1,0 +1,202 @@
+// A Plotly chart that updates in place: a Streamlit (v1) custom component without a build step.
+//
+// Protocol (Streamlit's components v1): this frame posts `streamlit:componentReady`; the page
+// then posts `streamlit:render` with `args` every time the script sends new arguments (the
+// iframe stays: the component has a stable key). Each render draws `args.spec` (a figure as
+// Plotly JSON, typed arrays as {dtype, bdata}) with Plotly.react, which diffs against what is
+// drawn instead of redrawing from scratch. A click on a point is sent back as the component's
+// value, shaped like st.plotly_chart's selection event.
+(function () {
+  "use strict";
+
+  const div = document.getElementById("chart");
+  let lastSpec = null;
+  let lastHeight = -1;
+  let drawing = false;
+  let queued = null;
+  let clicks = 0;
+
+  const send = (type, data) => {
+    window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type: type }, data), "*");
+  };
+
+  const setHeight = (layoutHeight) => {
+    // The figure's own height when it gives one: measuring would force a layout per draw.
+    const height = typeof layoutHeight === "number" ? Math.ceil(layoutHeight)
+      : Math.ceil(div.getBoundingClientRect().height);
+    if (height !== lastHeight) {
+      lastHeight = height;
+      send("streamlit:setFrameHeight", { height: height });
+    }
+  };
+
+  // Per-point colours travel packed: {"packed_rgb": base64 of N*3 bytes, "case": "upper" if the
+  // hex digits were upper case}; Plotly wants "#rrggbb" strings.
+  const HEX = [];
+  for (let i = 0; i < 256; i++) HEX.push(i.toString(16).padStart(2, "0"));
+  const HEX_UPPER = HEX.map((h) => h.toUpperCase());
+  const unpackRgb = (packed, upper) => {
+    const HEX_ = upper ? HEX_UPPER : HEX;
+    const raw = atob(packed);
+    const n = raw.length / 3;
+    const out = new Array(n);
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      out[i] = "#" + HEX_[raw.charCodeAt(j)] + HEX_[raw.charCodeAt(j + 1)] +
+        HEX_[raw.charCodeAt(j + 2)];
+    }
+    return out;
+  };
+  // Base64 typed arrays ({dtype, bdata[, shape]}, as Plotly writes them) decoded here, so that
+  // an array whose bytes did not change keeps the SAME object from one figure to the next:
+  // Plotly.react compares data arrays by reference, and an unchanged reference spares it the
+  // recalculation and redraw of every point (an E-step only recolours, an M-step only moves
+  // the ellipses).
+  const DTYPES = {
+    f8: Float64Array, f4: Float32Array, i4: Int32Array, u4: Uint32Array, i2: Int16Array,
+    u2: Uint16Array, i1: Int8Array, u1: Uint8Array, u1c: Uint8ClampedArray,
+  };
+  const decodeTyped = (spec) => {
+    const Type = DTYPES[spec.dtype];
+    if (!Type || spec.shape) return spec;  // left to plotly.js (2-D arrays, rare dtypes)
+    const raw = atob(spec.bdata);
+    const bytes = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+    return new Type(bytes.buffer);
+  };
+  let previous = new Map();  // path -> [source string, decoded value] of the last figure
+  let current = new Map();
+  const reuse = (path, source, decode) => {
+    const seen = previous.get(path);
+    const value = seen && seen[0] === source ? seen[1] : decode();
+    current.set(path, [source, value]);
+    return value;
+  };
+  const decodeArrays = (value, path) => {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = decodeArrays(value[i], path + "/" + i);
+      return value;
+    }
+    if (value === null || typeof value !== "object") return value;
+    if (typeof value.bdata === "string" && typeof value.dtype === "string") {
+      return reuse(path, value.dtype + (value.shape || "") + ":" + value.bdata,
+                   () => decodeTyped(value));
+    }
+    if (typeof value.packed_rgb === "string") {
+      return reuse(path, (value.case || "") + ":" + value.packed_rgb,
+                   () => unpackRgb(value.packed_rgb, value.case === "upper"));
+    }
+    for (const key of Object.keys(value)) value[key] = decodeArrays(value[key], path + "/" + key);
+    return value;
+  };
+  const decodeFigure = (spec) => {
+    const fig = JSON.parse(spec);
+    current = new Map();
+    fig.data = decodeArrays(fig.data || [], "");
+    previous = current;
+    return fig;
+  };
+
+  const onClick = (event) => {
+    const points = (event.points || []).map((p) => ({
+      curve_number: p.curveNumber,
+      point_number: p.pointNumber,
+      point_index: p.pointIndex === undefined ? p.pointNumber : p.pointIndex,
+      x: p.x,
+      y: p.y,
+    }));
+    clicks += 1;
+    send("streamlit:setComponentValue", {
+      value: { selection: { points: points }, click: clicks },
+      dataType: "json",
+    });
+  };
+
+  // Timings of the last draws (ms since the epoch, comparable across frames), for benchmarks.
+  const stats = (window.liveChartStats = []);
+  const now = () => performance.timeOrigin + performance.now();
+
+  const draw = (args) => {
+    const t0 = now();
+    const fig = decodeFigure(args.spec);
+    const t1 = now();
+    const config = Object.assign({ responsive: false }, args.config || {});
+    const first = !div._fullLayout;
+    drawing = true;
+    const done = first
+      ? Plotly.newPlot(div, fig.data, fig.layout, config)
+      : Plotly.react(div, fig.data, fig.layout, config);
+    return Promise.resolve(done).then(() => {
+      if (first) div.on("plotly_click", onClick);
+      setHeight(fig.layout && fig.layout.height);
+      stats.push({ received: t0, decoded: t1, drawn: now(), bytes: args.spec.length });
+      if (stats.length > 100) stats.shift();
+    });
+  };
+
+  // plotly.js (4.8 MB) is loaded once the first figure arrives. A chart marked `defer` waits
+  // until another live chart on the page has drawn (at most DEFER_MAX_MS), so that on a cold
+  // start the main chart does not share the browser's main thread with a side chart's load.
+  const DEFER_MAX_MS = 3000;
+  let plotlyReady = null;
+  const otherChartDrawn = () => {
+    try {
+      for (let i = 0; i < window.parent.frames.length; i++) {
+        const frame = window.parent.frames[i];
+        if (frame !== window && frame.liveChartStats && frame.liveChartStats.length) return true;
+      }
+    } catch (error) { /* a frame of another origin: not a live chart */ }
+    return false;
+  };
+  const loadPlotly = (defer) => {
+    if (plotlyReady === null) {
+      plotlyReady = new Promise((resolve, reject) => {
+        const started = performance.now();
+        const inject = () => {
+          const script = document.createElement("script");
+          script.src = "plotly.min.js";
+          script.onload = resolve;
+          script.onerror = () => reject(new Error("plotly.min.js did not load"));
+          document.head.appendChild(script);
+        };
+        const wait = () => {
+          if (!defer || otherChartDrawn() || performance.now() - started > DEFER_MAX_MS) inject();
+          else setTimeout(wait, 50);
+        };
+        wait();
+      });
+    }
+    return plotlyReady;
+  };
+
+  const render = (args) => {
+    if (!args || typeof args.spec !== "string" || args.spec === lastSpec) return;
+    lastSpec = args.spec;
+    // Reserve the chart's height at once: the page does not jump when plotly.js has loaded.
+    if (lastHeight < 0 && typeof args.height === "number") setHeight(args.height);
+    if (drawing) {  // one draw at a time; only the newest waiting figure is drawn next
+      queued = args;
+      return;
+    }
+    const next = () => {
+      drawing = false;
+      if (queued !== null) {
+        const args = queued;
+        queued = null;
+        Promise.resolve(args).then(draw).then(next, fail);
+      }
+    };
+    const fail = (error) => {
+      drawing = false;
+      queued = null;
+      console.error("live_chart: could not draw the figure", error);
+    };
+    drawing = true;
+    loadPlotly(Boolean(args.defer)).then(() => draw(args)).then(next, fail);
+  };
+
+  window.addEventListener("message", (event) => {
+    const message = event.data;
+    if (message && message.type === "streamlit:render") render(message.args);
+  });
+  send("streamlit:componentReady", { apiVersion: 1 });
+})();

@@ -1,0 +1,122 @@
+"""The live_chart component: its served directory, its frontend, and the figure it sends.
+
+The figure's JSON is checked against independent decoding (base64 + numpy, hand-built
+colours), never against the module's own decoder alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import plotly
+import plotly.graph_objects as go
+import pytest
+
+from gmm_app import live_chart
+
+FRONTEND = Path(live_chart.__file__).resolve().parent / "frontend"
+
+
+def test_component_dir_holds_the_three_files(tmp_path: Path) -> None:
+    built = live_chart.component_dir(tmp_path)
+    assert sorted(p.name for p in built.iterdir()) == [
+        "index.html", "live_chart.js", "plotly.min.js",
+    ]
+    assert plotly.__version__ in built.name
+    for name in ("index.html", "live_chart.js"):
+        assert (built / name).read_bytes() == (FRONTEND / name).read_bytes()
+    bundle = (built / "plotly.min.js").read_bytes()
+    assert bundle == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    # Idempotent: a second build returns the same directory and leaves no staging copy.
+    assert live_chart.component_dir(tmp_path) == built
+    assert [p.name for p in tmp_path.iterdir()] == [built.name]
+
+
+def test_component_dir_replaces_a_partial_copy(tmp_path: Path) -> None:
+    built = live_chart.component_dir(tmp_path)
+    (built / "plotly.min.js").unlink()
+    rebuilt = live_chart.component_dir(tmp_path)
+    assert rebuilt == built
+    assert (rebuilt / "plotly.min.js").stat().st_size > 1_000_000
+
+
+@pytest.mark.parametrize("name", ["index.html", "live_chart.js"])
+def test_frontend_loads_nothing_from_the_network(name: str) -> None:
+    text = (FRONTEND / name).read_text(encoding="utf-8")
+    assert not re.search(r"https?://|//cdn|\bfetch\(|XMLHttpRequest|import\(", text), name
+    if name == "index.html":
+        sources = re.findall(r'(?:src|href)="([^"]+)"', text)
+        assert sorted(sources) == ["live_chart.js", "plotly.min.js"]
+
+
+def test_frontend_speaks_the_component_protocol() -> None:
+    js = (FRONTEND / "live_chart.js").read_text(encoding="utf-8")
+    for message in ("streamlit:componentReady", "streamlit:render", "streamlit:setFrameHeight",
+                    "streamlit:setComponentValue"):
+        assert message in js
+    assert "isStreamlitMessage: true" in js
+    assert "apiVersion: 1" in js
+    assert "Plotly.react" in js
+    for field in ("curve_number", "point_index", "point_number"):
+        assert field in js
+
+
+def _b64_array(spec: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]))
+
+
+def test_spec_round_trips_arrays_colours_and_layout() -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    x, y = rng.normal(size=n), rng.normal(size=n)
+    rgb = rng.integers(0, 256, size=(n, 3))
+    colours = [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in rgb]
+    fig = go.Figure(
+        data=[
+            {"type": "scatter", "x": x, "y": y, "mode": "markers", "name": "points",
+             "marker": {"color": colours, "size": 5}},
+            {"type": "scatter", "x": [0.0, None, 1.0], "y": [1.0, None, 2.0], "name": "gap"},
+        ],
+        layout={"width": 400, "height": 300, "title": {"text": "t"}},
+    )
+    spec = json.loads(live_chart.figure_spec(fig))
+    points = spec["data"][0]
+    np.testing.assert_array_equal(_b64_array(points["x"]), x)  # small: full precision
+    np.testing.assert_array_equal(_b64_array(points["y"]), y)
+    packed = points["marker"]["color"]
+    raw = np.frombuffer(base64.b64decode(packed["packed_rgb"]), dtype=np.uint8).reshape(-1, 3)
+    np.testing.assert_array_equal(raw, rgb)
+    assert "case" not in packed
+    assert spec["data"][1]["x"] == [0.0, None, 1.0]
+    assert spec["layout"]["width"] == 400
+    assert spec["layout"]["title"]["text"] == "t"
+    assert "uid" not in points
+    # The module's decoder restores what was given.
+    assert live_chart.decode_spec(live_chart.figure_spec(fig))["data"][0]["marker"]["color"] == (
+        colours
+    )
+
+
+def test_upper_case_and_mixed_colours() -> None:
+    upper = ["#8C8C8C"] * 100
+    packed = live_chart.pack_colours(upper)
+    assert packed is not None
+    assert packed["case"] == "upper"
+    assert live_chart.unpack_colours(packed) == upper
+    assert live_chart.pack_colours(["#8C8C8C", "#8c8c8c"] * 50) is None  # mixed case
+    assert live_chart.pack_colours(["red"] * 100) is None  # not #rrggbb: sent as is
+    fig = go.Figure(data=[{"type": "scatter", "x": list(range(100)), "y": list(range(100)),
+                           "marker": {"color": ["red"] * 100}}])
+    assert json.loads(live_chart.figure_spec(fig))["data"][0]["marker"]["color"] == ["red"] * 100
+
+
+def test_large_point_clouds_travel_as_float32() -> None:
+    x = np.random.default_rng(1).normal(size=live_chart.FLOAT32_MIN_POINTS)
+    fig = go.Figure(data=[{"type": "scattergl", "x": x, "y": x, "mode": "markers"}])
+    sent = json.loads(live_chart.figure_spec(fig))["data"][0]["x"]
+    assert sent["dtype"] == "f4"
+    np.testing.assert_allclose(_b64_array(sent), x, rtol=1e-6)
