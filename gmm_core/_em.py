@@ -342,6 +342,15 @@ def _centre_and_extent(X: np.ndarray) -> tuple[np.ndarray, float]:
     return centre, extent
 
 
+def _centred_chunk(X: np.ndarray, start: int, step: int, centre: np.ndarray) -> np.ndarray:
+    """Rows ``start:start+step`` of X (N, D), centred, as a C-contiguous (D, c) array.
+
+    Points along contiguous rows make every per-point array derived from them
+    contiguous too, so reductions along the points run at full speed.
+    """
+    return np.ascontiguousarray((X[start : start + step] - centre).T)
+
+
 def _chunk_step(n: int, k: int) -> int:
     return max(256, _CHUNK_ELEMENTS // max(k, 1))
 
@@ -355,7 +364,7 @@ def _weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
     out = np.empty((n, k))
     step = _chunk_step(n, k)
     for start in range(0, n, step):
-        XcT = (X[start : start + step] - centre).T
+        XcT = _centred_chunk(X, start, step, centre)
         out[start : start + step] = dens.weighted_log_prob(XcT, _features(XcT)).T
     return out
 
@@ -717,7 +726,7 @@ def m_step(
     stats = np.zeros((k, 1 + X.shape[1] + X.shape[1] * (X.shape[1] + 1) // 2))
     step = _chunk_step(n, k)
     for start in range(0, n, step):
-        XcT = (X[start : start + step] - centre).T
+        XcT = _centred_chunk(X, start, step, centre)
         stats += resp[start : start + step].T @ _features(XcT).T
     mom = _Moments(stats, centre, X.shape[1])
 
@@ -788,7 +797,7 @@ def _em_pass(
     shifted = {int(j): (np.zeros(d), np.zeros((d, d))) for j in narrow}
     diffs: dict[int, np.ndarray] = {}
     for start in range(0, n, step):
-        XcT = (X[start : start + step] - centre).T
+        XcT = _centred_chunk(X, start, step, centre)
         phi = _features(XcT)
         wlp = dens.weighted_log_prob(XcT, phi, diffs if shifted else None)  # (K, c)
         # log-sum-exp over components, written out rather than calling
@@ -807,7 +816,7 @@ def _em_pass(
             for j, (s1, s2) in shifted.items():
                 diff = diffs[j] if j in diffs else XcT - dens.means_c[j][:, None]
                 weighted = diff * wlp[j]
-                s1 += weighted.sum(axis=1)
+                s1 += diff @ wlp[j]
                 s2 += weighted @ diff.T
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
@@ -818,7 +827,7 @@ def _em_pass(
         # Second pass, only for components whose one-pass scatter lost its digits.
         out = np.zeros((ks.size, X.shape[1], X.shape[1]))
         for start in range(0, n, step):
-            XcT = (X[start : start + step] - centre).T
+            XcT = _centred_chunk(X, start, step, centre)
             wlp = dens.weighted_log_prob(XcT, _features(XcT))
             resp = np.exp(wlp[ks] - logsumexp(wlp, axis=0))
             for i in range(ks.size):
