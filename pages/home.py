@@ -57,10 +57,8 @@ with right:
         "it owns, each point counted with weight γ\u2099\u2096. The Gaussians move; the "
         "colours do not."
     )
-    st.latex(
-        r"N_k = \sum_{n} \gamma_{nk}, \qquad \pi_k = \frac{N_k}{N}, \qquad"
-        r"\mu_k = \frac{1}{N_k} \sum_{n} \gamma_{nk}\, x_n"
-    )
+    st.latex(r"N_k = \sum_{n} \gamma_{nk}, \qquad \pi_k = \frac{N_k}{N}")
+    st.latex(r"\mu_k = \frac{1}{N_k} \sum_{n} \gamma_{nk}\, x_n")
     st.latex(
         r"\Sigma_k = \frac{1}{N_k} \sum_{n} \gamma_{nk}\,(x_n - \mu_k)(x_n - \mu_k)^{\top}"
     )
