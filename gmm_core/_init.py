@@ -13,7 +13,6 @@ import warnings
 from typing import Literal, get_args
 
 import numpy as np
-from scipy.cluster.vq import kmeans2
 
 from gmm_core._em import check_data, m_step
 from gmm_core._params import CovarianceType, GMMParams, check_covariance_type
@@ -93,6 +92,10 @@ def _kmeans_plus_plus(X: np.ndarray, n_components: int, rng: np.random.Generator
 
 def _kmeans_labels(X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     """Lloyd's k-means from ``seeds`` (K, D) until no label changes; returns labels (N,)."""
+    # Imported here: scipy.cluster pulls in scipy.spatial (~0.15 s), which only this
+    # initialisation needs; the app's cold start pays it only if k-means is chosen.
+    from scipy.cluster.vq import kmeans2
+
     centroids, labels = seeds, None
     for _ in range(_KMEANS_MAX_ITER):
         with warnings.catch_warnings():

@@ -136,6 +136,8 @@
   // plotly.js (4.8 MB) is loaded once the first figure arrives. A chart marked `defer` waits
   // until another live chart on the page has drawn (at most DEFER_MAX_MS), so that on a cold
   // start the main chart does not share the browser's main thread with a side chart's load.
+  // (index.html has no <link rel="preload"> for it: that made every chart's iframe fetch the
+  // bundle at once, deferred or not, and measured ~0.15 s slower to the first drawn chart.)
   const DEFER_MAX_MS = 3000;
   let plotlyReady = null;
   const otherChartDrawn = () => {
