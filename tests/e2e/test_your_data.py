@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .conftest import BrowserPage, ConsoleLog, app_server_lib
+from .conftest import BrowserPage, ConsoleLog, app_server_lib, open_page
 
 pytestmark = pytest.mark.e2e
 
@@ -342,15 +342,9 @@ def test_two_sessions_never_see_each_others_data(
     use_this_data(app_page, "/em-2d")
     assert dataset_choice(page_a) == f"Your data: {secret_name}"
 
-    context_b = browser.new_context(viewport=app_server_lib.VIEWPORT)
-    try:
-        page_b = context_b.new_page()
-        page_b.set_default_timeout(30_000)
-        console_b = ConsoleLog()
-        page_b.on("console", console_b.on_console)
-        page_b.on("pageerror", lambda exc: console_b.errors.append(f"pageerror: {exc}"))
-        page_b.on("dialog", console_b.on_dialog)
-        browser_b = BrowserPage(page=page_b, server=app_page.server, console=console_b)
+    # B: a second browser context, so a second Streamlit session, open at the same time.
+    with open_page(browser, app_page.server) as browser_b:
+        page_b, console_b = browser_b.page, browser_b.console
 
         browser_b.goto("/em-2d")
         app_server_lib.wait_for_plots(page_b)
@@ -377,6 +371,4 @@ def test_two_sessions_never_see_each_others_data(
         assert dataset_choice(page_a) == f"Your data: {secret_name}"
         assert click_step(page_a, "E-step").startswith("Iteration 1 \u00b7 after E-step")
         assert stepper_traces(page_a)["points"]["n"] == 100
-    finally:
-        context_b.close()
     assert_healthy(page_a, app_page.console)
