@@ -34,7 +34,37 @@ from gmm_core._em import (
 )
 from gmm_core._estimator import ConvergenceWarning, GaussianMixture
 from gmm_core._init import INIT_METHODS, initialize
+from gmm_core._kmeans import (
+    KMeansStep,
+    kmeans_assign,
+    kmeans_inertia,
+    kmeans_update,
+    run_kmeans,
+    shared_variance_e_step,
+    shared_variance_m_step,
+    shared_variance_params,
+)
 from gmm_core._params import COVARIANCE_TYPES, CovarianceType, GMMParams
+from gmm_core._sampling import (
+    sample_components,
+    sample_points,
+    sample_two_stage,
+    unusual_points,
+)
+from gmm_core._selection import (
+    FitResult,
+    ModelScore,
+    OptimumGroup,
+    best_fit,
+    best_model,
+    fit_starts,
+    group_optima,
+    kfold_indices,
+    match_components,
+    same_optimum,
+    score_model,
+    select_model,
+)
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -61,4 +91,29 @@ __all__ = [
     "sample",
     "score_samples",
     "weighted_log_prob",
+    # Choosing and comparing models (issue 8)
+    "FitResult",
+    "KMeansStep",
+    "ModelScore",
+    "OptimumGroup",
+    "best_fit",
+    "best_model",
+    "fit_starts",
+    "group_optima",
+    "kfold_indices",
+    "kmeans_assign",
+    "kmeans_inertia",
+    "kmeans_update",
+    "match_components",
+    "run_kmeans",
+    "same_optimum",
+    "sample_components",
+    "sample_points",
+    "sample_two_stage",
+    "score_model",
+    "select_model",
+    "shared_variance_e_step",
+    "shared_variance_m_step",
+    "shared_variance_params",
+    "unusual_points",
 ]

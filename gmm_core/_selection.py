@@ -1,0 +1,454 @@
+"""Choosing a model: several starts per fit, BIC/AIC, held-out likelihood, restarts.
+
+The raw log-likelihood of the training data never decreases when components
+are added (a K+1 mixture can always imitate a K mixture), so it cannot choose
+K. The criteria here charge for the extra freedom:
+
+* **BIC** :math:`= -2 \\log L + p \\log N` and **AIC** :math:`= -2 \\log L + 2p`
+  (:func:`gmm_core.bic`, :func:`gmm_core.aic`; lower is better), with ``p``
+  free parameters (:func:`gmm_core.n_parameters`);
+* **held-out log-likelihood**: fit on k-1 folds, score the points of the
+  remaining fold, average per point over the folds (higher is better). Points
+  the model has not seen cannot be memorised.
+
+EM reaches a local maximum only, so every fit here is the best of several
+starts. Start ``j`` is ``initialize(X, K, init_method, default_rng(seeds[j]))``
+followed by :func:`gmm_core.run_em`, exactly what an app's stepper does with
+that seed: a fit can always be replayed step by step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from gmm_core._em import (
+    aic,
+    bic,
+    check_data,
+    log_likelihood,
+    n_parameters,
+    run_em,
+    score_samples,
+)
+from gmm_core._init import initialize
+from gmm_core._params import COVARIANCE_TYPES, CovarianceType, GMMParams, check_covariance_type
+
+
+# --------------------------------------------------------------------------- folds
+def kfold_indices(n_samples: int, n_folds: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Test indices of k-fold cross-validation: a seeded shuffle cut into ``n_folds`` parts.
+
+    Parameters
+    ----------
+    n_samples : int
+        N.
+    n_folds : int
+        2 <= n_folds <= N.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    list of ndarray of int
+        ``n_folds`` sorted index arrays, disjoint, together ``0 .. N-1``; their
+        sizes differ by at most one.
+    """
+    if not 2 <= n_folds <= n_samples:
+        raise ValueError(
+            f"n_folds must be from 2 to the number of points ({n_samples}); got {n_folds}."
+        )
+    order = rng.permutation(n_samples)
+    return [np.sort(part) for part in np.array_split(order, n_folds)]
+
+
+# --------------------------------------------------------------------------- fits
+@dataclass(frozen=True)
+class FitResult:
+    """One EM start and where it ended.
+
+    Attributes
+    ----------
+    seed : int
+        Seed of the start's generator.
+    params : GMMParams or None
+        Final parameters; None if the start was impossible or the run collapsed.
+    log_likelihood : float
+        Total log-likelihood of the training data under ``params`` (nan if none).
+    n_iter : int
+    converged : bool
+    error : str or None
+        Why there is no fit (the message of the failure).
+    """
+
+    seed: int
+    params: GMMParams | None
+    log_likelihood: float
+    n_iter: int
+    converged: bool
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if the start produced a usable fit."""
+        return self.params is not None
+
+
+def fit_starts(
+    X: np.ndarray,
+    n_components: int,
+    covariance_type: CovarianceType,
+    seeds: Sequence[int],
+    *,
+    init_method: str = "kmeans++",
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+) -> list[FitResult]:
+    """Run EM once from each seed.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    n_components : int
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    seeds : sequence of int
+        One start per seed: ``initialize(X, K, init_method, default_rng(seed))``.
+    init_method, reg_covar, tol, max_iter
+        As for :func:`gmm_core.initialize` and :func:`gmm_core.run_em`.
+
+    Returns
+    -------
+    list of FitResult, one per seed, in order
+        A run that collapsed, or could not start, has ``params=None`` and its
+        reason in ``error``; it never wins.
+    """
+    X = check_data(X)
+    out = []
+    for seed in seeds:
+        try:
+            params0 = initialize(
+                X, n_components, init_method, np.random.default_rng(int(seed)),
+                covariance_type=covariance_type, reg_covar=reg_covar,
+            )
+            history = run_em(
+                X, params0, covariance_type=covariance_type, reg_covar=reg_covar,
+                tol=tol, max_iter=max_iter,
+            )
+        except ValueError as err:  # includes ComponentCollapseError
+            out.append(FitResult(int(seed), None, math.nan, 0, False, str(err)))
+            continue
+        if history.stop_reason == "collapse":
+            why = history.collapse.message if history.collapse else "a component collapsed"
+            out.append(FitResult(int(seed), None, math.nan, history.n_iter, False, why))
+            continue
+        final = history.final
+        out.append(
+            FitResult(
+                int(seed), final.params, float(final.log_likelihood), history.n_iter,
+                history.converged,
+            )
+        )
+    return out
+
+
+def best_fit(results: Sequence[FitResult]) -> FitResult | None:
+    """The usable result with the highest log-likelihood (first on ties), or None."""
+    usable = [r for r in results if r.ok]
+    return max(usable, key=lambda r: r.log_likelihood) if usable else None
+
+
+# --------------------------------------------------------------------------- model selection
+@dataclass(frozen=True)
+class ModelScore:
+    """The criteria of one model (K, covariance type) on one data set.
+
+    Attributes
+    ----------
+    n_components : int
+    covariance_type : str
+    n_parameters : int
+        Free parameters p.
+    log_likelihood : float
+        Total training log-likelihood of the best start (nan if no start worked).
+    bic, aic : float
+        Lower is better (nan if no fit).
+    cv_log_likelihood : float
+        Mean held-out log-likelihood per point, averaged over the folds (higher
+        is better; nan if a fold could not be fitted).
+    cv_folds : tuple of float
+        The mean held-out log-likelihood per point of each fold.
+    seed : int or None
+        Seed of the best start on all the data (replays the fit).
+    params : GMMParams or None
+        Parameters of the best start on all the data.
+    n_starts : int
+        Starts per fit.
+    error : str or None
+        Why there is no fit, if there is none.
+    """
+
+    n_components: int
+    covariance_type: str
+    n_parameters: int
+    log_likelihood: float
+    bic: float
+    aic: float
+    cv_log_likelihood: float
+    cv_folds: tuple[float, ...]
+    seed: int | None
+    params: GMMParams | None
+    n_starts: int
+    error: str | None = None
+
+
+def score_model(
+    X: np.ndarray,
+    n_components: int,
+    covariance_type: CovarianceType,
+    folds: Sequence[np.ndarray],
+    seeds: Sequence[int],
+    *,
+    init_method: str = "kmeans++",
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+) -> ModelScore:
+    """BIC, AIC and the held-out log-likelihood of one model.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    n_components : int
+    covariance_type : {"full", "tied", "diag", "spherical"}
+    folds : sequence of ndarray of int
+        Test indices of each fold (:func:`kfold_indices`); empty for no CV.
+    seeds : sequence of int
+        The starts of every fit (each fit keeps its best start).
+    init_method, reg_covar, tol, max_iter
+        As for :func:`fit_starts`.
+
+    Returns
+    -------
+    ModelScore
+    """
+    X = check_data(X)
+    covariance_type = check_covariance_type(covariance_type)
+    n, d = X.shape
+    p = n_parameters(n_components, d, covariance_type)
+    kw = {"init_method": init_method, "reg_covar": reg_covar, "tol": tol, "max_iter": max_iter}
+    best = best_fit(fit_starts(X, n_components, covariance_type, seeds, **kw))
+    if best is None:
+        return ModelScore(
+            n_components, covariance_type, p, math.nan, math.nan, math.nan, math.nan, (),
+            None, None, len(seeds), "no start of EM gave a fit on the data",
+        )
+    # BIC and AIC from gmm_core's own functions on the final parameters (one density
+    # pass per model: negligible next to the EM runs, and independent of how run_em
+    # records its last log-likelihood).
+    ll = log_likelihood(X, best.params)
+    fold_scores = []
+    mask = np.ones(n, dtype=bool)
+    for test in folds:
+        mask[:] = True
+        mask[test] = False
+        fit = best_fit(fit_starts(X[mask], n_components, covariance_type, seeds, **kw))
+        if fit is None:
+            fold_scores.append(math.nan)
+            continue
+        fold_scores.append(float(score_samples(X[test], fit.params).mean()))
+    cv = float(np.mean(fold_scores)) if fold_scores else math.nan
+    return ModelScore(
+        n_components, covariance_type, p, ll,
+        bic(X, best.params, covariance_type), aic(X, best.params, covariance_type),
+        cv, tuple(fold_scores), best.seed, best.params, len(seeds),
+    )
+
+
+def select_model(
+    X: np.ndarray,
+    ks: Sequence[int] = tuple(range(1, 11)),
+    covariance_types: Sequence[str] = COVARIANCE_TYPES,
+    *,
+    n_folds: int = 5,
+    n_init: int = 3,
+    seed: int = 0,
+    init_method: str = "kmeans++",
+    reg_covar: float = 1e-6,
+    tol: float = 1e-3,
+    max_iter: int = 100,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[ModelScore]:
+    """Score every (covariance type, K) model: BIC, AIC and ``n_folds``-fold CV.
+
+    Parameters
+    ----------
+    X : array_like, shape (N, D)
+    ks : sequence of int
+    covariance_types : sequence of str
+    n_folds : int, default 5
+        0 skips cross-validation.
+    n_init : int, default 3
+        Starts per fit; start ``j`` uses seed ``seed + j``.
+    seed : int
+        Seeds the folds (``default_rng(seed)``) and the starts.
+    init_method, reg_covar, tol, max_iter
+        As for :func:`fit_starts`.
+    progress : callable ``(done, total)``, optional
+        Called after each model.
+
+    Returns
+    -------
+    list of ModelScore
+        Covariance type by covariance type, K ascending.
+    """
+    X = check_data(X)
+    folds = kfold_indices(X.shape[0], n_folds, np.random.default_rng(seed)) if n_folds else []
+    seeds = [seed + j for j in range(n_init)]
+    models = [(cov, k) for cov in covariance_types for k in ks]
+    out = []
+    for i, (cov, k) in enumerate(models):
+        out.append(
+            score_model(
+                X, k, cov, folds, seeds, init_method=init_method, reg_covar=reg_covar,
+                tol=tol, max_iter=max_iter,
+            )
+        )
+        if progress is not None:
+            progress(i + 1, len(models))
+    return out
+
+
+def best_model(
+    scores: Sequence[ModelScore], criterion: str, covariance_type: str | None = None
+) -> ModelScore | None:
+    """The best scored model by ``criterion`` ("bic", "aic": lowest; "cv": highest).
+
+    Restricted to one covariance type if given; models without a score are skipped.
+    """
+    if criterion not in ("bic", "aic", "cv"):
+        raise ValueError(f"criterion must be bic, aic or cv; got {criterion!r}.")
+    attr = "cv_log_likelihood" if criterion == "cv" else criterion
+    sign = -1.0 if criterion == "cv" else 1.0
+    pool = [
+        s for s in scores
+        if (covariance_type is None or s.covariance_type == covariance_type)
+        and np.isfinite(getattr(s, attr))
+    ]
+    return min(pool, key=lambda s: sign * getattr(s, attr)) if pool else None
+
+
+# --------------------------------------------------------------------------- restarts
+@dataclass(frozen=True)
+class OptimumGroup:
+    """Starts that ended at the same optimum.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        The highest final log-likelihood in the group.
+    seeds : tuple of int
+        The starts that reached it (best first).
+    params : GMMParams
+        Parameters of the group's best start.
+    """
+
+    log_likelihood: float
+    seeds: tuple[int, ...]
+    params: GMMParams
+
+    @property
+    def count(self) -> int:
+        """Number of starts in the group."""
+        return len(self.seeds)
+
+
+def match_components(a: GMMParams, b: GMMParams, scale: np.ndarray) -> np.ndarray:
+    """The order of b's components that best matches a's (labels are arbitrary).
+
+    Parameters
+    ----------
+    a, b : GMMParams
+        K components each, in D dimensions.
+    scale : ndarray, shape (D,)
+        Length units of each feature (e.g. the data's standard deviations).
+
+    Returns
+    -------
+    ndarray of int, shape (K,)
+        ``b.permuted(order)`` lists b's components in a's order; the pairing
+        minimises the total squared distance of the scaled means (Hungarian
+        algorithm, :func:`scipy.optimize.linear_sum_assignment`).
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    ma, mb = a.means / scale, b.means / scale
+    cost = ((ma[:, None, :] - mb[None, :, :]) ** 2).sum(axis=2)
+    _, order = linear_sum_assignment(cost)
+    return order
+
+
+def same_optimum(
+    a: GMMParams, b: GMMParams, scale: np.ndarray, rtol: float = 1e-2
+) -> bool:
+    """True if b equals a up to a relabelling of components, within ``rtol``.
+
+    Means are compared in units of ``scale`` (D,), covariances in units of
+    ``scale**2`` and weights absolutely, all to ``rtol``: a loose tolerance,
+    because EM stops near an optimum, not at it.
+    """
+    if a.means.shape != b.means.shape:
+        return False
+    bb = b.permuted(match_components(a, b, scale))
+    s2 = np.outer(scale, scale)
+    return bool(
+        np.allclose(a.weights, bb.weights, rtol=0, atol=rtol)
+        and np.allclose(a.means / scale, bb.means / scale, rtol=0, atol=rtol)
+        and np.allclose(a.covariances / s2, bb.covariances / s2, rtol=0, atol=rtol)
+    )
+
+
+def group_optima(
+    results: Sequence[FitResult],
+    scale: np.ndarray,
+    *,
+    ll_tol: float = 0.05,
+    rtol: float = 1e-2,
+) -> list[OptimumGroup]:
+    """Group the starts by the optimum they reached.
+
+    Two starts share an optimum when their final log-likelihoods differ by at
+    most ``ll_tol`` and their parameters agree up to a relabelling of the
+    components (:func:`same_optimum`).
+
+    Parameters
+    ----------
+    results : sequence of FitResult
+        Unusable ones (``params is None``) are left out.
+    scale : ndarray, shape (D,)
+        The data's length units (e.g. standard deviation of each feature).
+    ll_tol : float, default 0.05
+        Absolute tolerance on the total log-likelihood.
+    rtol : float, default 1e-2
+
+    Returns
+    -------
+    list of OptimumGroup
+        Highest log-likelihood first.
+    """
+    scale = np.asarray(scale, dtype=np.float64)
+    scale = np.where(scale > 0, scale, 1.0)
+    ordered = sorted((r for r in results if r.ok), key=lambda r: -r.log_likelihood)
+    groups: list[tuple[FitResult, list[int]]] = []
+    for r in ordered:
+        for head, seeds in groups:
+            if abs(head.log_likelihood - r.log_likelihood) <= ll_tol and same_optimum(
+                head.params, r.params, scale, rtol
+            ):
+                seeds.append(r.seed)
+                break
+        else:
+            groups.append((r, [r.seed]))
+    return [OptimumGroup(head.log_likelihood, tuple(seeds), head.params) for head, seeds in groups]
