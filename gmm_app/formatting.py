@@ -124,18 +124,50 @@ def latex_from_log(log_value: float) -> str:
 
 
 # --------------------------------------------------------------------------- run status
+def _gain_words(gain: float) -> str:
+    """A log-likelihood gain in words, e.g. ``0.4`` or ``3.2e-05`` (never "nan")."""
+    if not math.isfinite(gain):
+        return "an unknown amount"
+    return _minus(f"{gain:.2g}")
+
+
 def stop_message(history: EMHistory) -> str:
-    """One or two sentences saying how the run ended and what to do about it."""
+    """One or two sentences saying how the run ended and what to do about it.
+
+    Three endings, each said plainly: converged (and what that means), stopped at the
+    iteration limit while still climbing or while held at a saddle, or a collapse.
+    """
     if history.stop_reason == "converged":
+        if history.rule == "loglik_change":
+            why = (
+                f"the log-likelihood per point changed by less than {history.tol:g} "
+                "(scikit-learn's rule, which can also stop on a plateau)"
+            )
+        else:
+            why = (
+                "extrapolating the last iterations, more EM would raise the log-likelihood "
+                f"by less than {history.tol:g}"
+            )
         return (
-            f"Converged after {history.n_iter} iteration(s): the log-likelihood per point "
-            f"changed by less than the tolerance {history.tol:g}. Press Back or drag the "
-            "history slider to replay it."
+            f"Converged after {history.n_iter} iteration(s): {why}. This is a local "
+            "maximum; another start may find a higher one. Press Back or drag the history "
+            "slider to replay it."
         )
     if history.stop_reason == "max_iter":
+        if history.twins is not None:
+            i, j = (c + 1 for c in history.twins)
+            return (
+                f"Not converged: stopped at the iteration limit ({history.n_iter}) with "
+                f"components {i} and {j} on top of each other. That is a saddle point, not "
+                "a maximum: EM leaves it only slowly. Raise 'Maximum iterations' in the "
+                "sidebar, or start from another initialisation or seed."
+            )
+        if history.n_iter == 0:
+            return "No iterations were run (the limit is 0): raise 'Maximum iterations'."
         return (
-            f"Stopped after {history.n_iter} iteration(s), the maximum, before converging. "
-            "Raise 'Maximum iterations' in the sidebar to let EM go on."
+            f"Not converged: stopped at the iteration limit ({history.n_iter}) while still "
+            f"climbing by {_gain_words(history.last_gain)} per iteration. Raise 'Maximum "
+            "iterations' in the sidebar to let EM go on."
         )
     if history.collapse is not None:
         return history.collapse.message
@@ -177,7 +209,13 @@ def status_line(history: EMHistory, cursor: int) -> str:
     if last:
         follow = {
             "converged": "converged",
-            "max_iter": "stopped: maximum iterations reached",
+            "max_iter": (
+                f"not converged: at a saddle (components {history.twins[0] + 1} and "
+                f"{history.twins[1] + 1} coincide)"
+                if history.twins is not None
+                else "not converged: iteration limit reached while still climbing by "
+                f"{_gain_words(history.last_gain)} per iteration"
+            ),
             "collapse": "stopped: "
             + (
                 f"component {history.collapse.component + 1} collapsed"

@@ -170,7 +170,8 @@ def test_convergence_rule_is_sklearns(rng, make_params, data, covariance_type):
     tol = 1e-3
 
     hist = run_em(
-        x, params0, covariance_type=covariance_type, reg_covar=1e-6, tol=tol, max_iter=500
+        x, params0, covariance_type=covariance_type, reg_covar=1e-6, tol=tol, max_iter=500,
+        rule="loglik_change",
     )
     gm = sk_fit(x, params0, covariance_type, max_iter=500, tol=tol)
 

@@ -365,7 +365,7 @@ def test_fmt_helpers() -> None:
 
 
 def history(phases: list[str], ll: list[float], reason: str = "converged",
-            collapse: Collapse | None = None) -> EMHistory:
+            collapse: Collapse | None = None, **extra: object) -> EMHistory:
     params = params_1d()
     iters, it = [], 0
     for phase in phases:
@@ -375,7 +375,9 @@ def history(phases: list[str], ll: list[float], reason: str = "converged",
         HalfStep(p, i, params, v) for p, i, v in zip(phases, iters, ll, strict=True)
     )
     n_iter = phases.count("M")
-    return EMHistory(steps, reason == "converged", reason, collapse, n_iter, 100, 1e-3)
+    return EMHistory(
+        steps, reason == "converged", reason, collapse, n_iter, 100, 1e-3, **extra
+    )
 
 
 def test_status_line_words() -> None:
@@ -402,10 +404,20 @@ def test_status_line_undefined_likelihood_and_collapse() -> None:
 
 
 def test_stop_messages() -> None:
-    h = history(["init", "E", "M"], [-3.0, -3.0, -2.0], "max_iter")
-    assert "maximum" in stop_message(h)
-    assert "Maximum iterations" in stop_message(h)
-    assert "Converged after 1" in stop_message(history(["init", "E", "M"], [-3, -3, -2]))
+    climbing = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter", last_gain=0.4)
+    assert "Not converged" in stop_message(climbing)
+    assert "still climbing by 0.4 per iteration" in stop_message(climbing)
+    assert "Maximum iterations" in stop_message(climbing)
+    assert "still climbing by 0.4 per iteration" in status_line(climbing, 2)
+    saddle = history(["init", "E", "M"], [-3.0, -3.0, -3.0], "max_iter", twins=(0, 2))
+    assert "components 1 and 3 on top of each other" in stop_message(saddle)
+    assert "saddle" in status_line(saddle, 2)
+    assert "climbing" not in status_line(saddle, 2)
+    converged = stop_message(history(["init", "E", "M"], [-3, -3, -2]))
+    assert "Converged after 1" in converged
+    assert "more EM would raise" in converged
+    unknown = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter")
+    assert "nan" not in stop_message(unknown).lower()
 
 
 # --------------------------------------------------------------------------- cursor
