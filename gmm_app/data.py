@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from gmm_app.state import UPLOADED, Settings, UploadedData
+from gmm_app.state import UPLOADED, Settings, UploadedData, builtin_data_key
 from gmm_core import GMMParams, datasets
 
 
@@ -84,9 +84,9 @@ def load_data(settings: Settings, uploaded: UploadedData | None) -> LoadedData:
             description=f"{uploaded.X.shape[0]:,} rows uploaded in this session.",
             trusted=False,
             true_params=None,
-            key=f"upload:{uploaded.content_key}",
+            key=uploaded.data_key,
         )
-    knob_items = tuple(sorted(settings.knobs.items()))
+    knob_items = tuple(sorted(dict(settings.knobs).items()))
     try:
         data = _load_builtin(settings.dataset, knob_items)
     except (KeyError, ValueError, TypeError) as err:
@@ -102,5 +102,5 @@ def load_data(settings: Settings, uploaded: UploadedData | None) -> LoadedData:
         description=spec.description,
         trusted=True,
         true_params=data.true_params,
-        key=f"builtin:{settings.dataset}:{knob_items!r}",
+        key=builtin_data_key(settings.dataset, dict(knob_items)),
     )

@@ -190,8 +190,9 @@ class Field:
             value: float | int = int(text) if self.kind == "int" else float(text)
         except ValueError:
             raise ValueError(self.requirement(ctx)) from None
+        finite = not isinstance(value, float) or math.isfinite(value)  # ints are exact
         in_range = (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
-        if not (math.isfinite(value) and in_range):
+        if not (finite and in_range):
             raise ValueError(self.requirement(ctx))
         return value
 
@@ -238,12 +239,17 @@ def _true_k(name: str, knobs: tuple[tuple[str, float], ...]) -> int | None:
     return None if data.true_params is None else int(data.true_params.n_components)
 
 
+UPLOADED_K = 3
+"""K for uploaded data without a label column (with one: the number of labels)."""
+
+
 def default_k(ctx: Context) -> int:
     """K that suits the data set: the true K of a synthetic mixture (it follows e.g. the
-    number of blobs), else the data set's suggested K; 2 for uploaded data."""
+    number of blobs), else the data set's suggested K; :data:`UPLOADED_K` for uploaded
+    data (:func:`gmm_app.state.use_uploaded_dataset` uses the number of labels if any)."""
     spec = _spec(ctx.dataset)
     if spec is None:
-        return 2
+        return UPLOADED_K
     return _true_k(ctx.dataset, tuple(sorted(ctx.knobs))) or spec.suggested_k
 
 
@@ -663,8 +669,8 @@ class Settings:
                 messages.append(upload_fallback_message(ctx.n_features))
             else:
                 messages.append(
-                    f"The link asks for the data set {quote(text)}, which does not exist in "
-                    f"{ctx.n_features}-D. Showing "
+                    f"The link's dataset={quote(text)} was ignored: that data set does not "
+                    f"exist in {ctx.n_features}-D. Showing "
                     f"{_dataset_title(DEFAULT_DATASET[ctx.n_features])} instead."
                 )
         settings = cls.defaults(page, dataset)

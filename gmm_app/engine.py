@@ -2,8 +2,9 @@
 
 The run is a pure function of the data and the settings (the seed drives the
 initialisation), so it is computed once with :func:`gmm_core.run_em` and cached
-with ``st.cache_data``, keyed by the settings and the data's identity (a
-content hash for uploaded data). The stepper buttons only move a cursor over
+with ``st.cache_data``, keyed by one frozen :class:`~gmm_app.declared.RunSpec` (the
+settings that define the run, and the data's identity: a content hash for uploaded
+data). The stepper buttons only move a cursor over
 its half-steps, so Back restores the previous state exactly. The history keeps
 parameters only; the responsibilities of the shown step are recomputed with
 :func:`gmm_core.e_step`.
@@ -19,8 +20,8 @@ import numpy as np
 import streamlit as st
 
 from gmm_app.data import LoadedData
+from gmm_app.declared import RunSpec, Settings
 from gmm_app.geometry import grid_1d, grid_2d
-from gmm_app.state import Settings
 from gmm_core import (
     EMHistory,
     GMMParams,
@@ -72,38 +73,29 @@ def manual_means_problem(settings: Settings) -> str | None:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _run(
-    data_key: str,
-    _X: np.ndarray,
-    n_components: int,
-    covariance_type: str,
-    init_method: str,
-    manual_means: tuple[tuple[float, ...], ...],
-    seed: int,
-    reg_covar: float,
-    tol: float,
-    max_iter: int,
-) -> RunOutcome:
-    # ``data_key`` identifies ``_X`` (which is not hashed): built-in data by name and
+def _run(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
+    # ``spec.data_key`` identifies ``_X`` (which is not hashed): built-in data by name and
     # knobs, uploaded data by a SHA-256 of its content.
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(spec.seed)
     try:
         params0 = initialize(
             _X,
-            n_components,
-            init_method,
+            spec.n_components,
+            spec.init_method,
             rng,
-            means=np.asarray(manual_means, dtype=float) if init_method == "manual" else None,
-            covariance_type=covariance_type,
-            reg_covar=reg_covar,
+            means=np.asarray(spec.manual_means, dtype=float)
+            if spec.init_method == "manual"
+            else None,
+            covariance_type=spec.covariance_type,
+            reg_covar=spec.reg_covar,
         )
         history = run_em(
             _X,
             params0,
-            covariance_type=covariance_type,
-            reg_covar=reg_covar,
-            tol=tol,
-            max_iter=max_iter,
+            covariance_type=spec.covariance_type,
+            reg_covar=spec.reg_covar,
+            tol=spec.tol,
+            max_iter=spec.max_iter,
         )
     except ValueError as err:  # includes ComponentCollapseError
         return RunOutcome(None, f"EM could not start: {err}")
@@ -111,19 +103,8 @@ def _run(
 
 
 def compute_run(data: LoadedData, settings: Settings) -> RunOutcome:
-    """The EM run of ``settings`` on ``data`` (cached)."""
-    return _run(
-        data.key,
-        data.X,
-        settings.n_components,
-        settings.covariance_type,
-        settings.init_method,
-        tuple(tuple(m) for m in settings.manual_means),
-        settings.seed,
-        settings.reg_covar,
-        settings.tol,
-        settings.max_iter,
-    )
+    """The EM run of ``settings`` on ``data`` (cached by its :class:`RunSpec`)."""
+    return _run(settings.run_spec(data.key), data.X)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from typing import Any
 
 import streamlit as st
 
+from gmm_app.declared import PAGE, PAGES
+
 PAGE_CONFIG: dict[str, Any] = {
     "page_title": "Gaussian mixtures and EM, step by step",
     # An emoji: Streamlit draws it as an inline SVG favicon. A ":material/...:" icon
@@ -34,20 +36,24 @@ PAGE_CONFIG: dict[str, Any] = {
 
 
 def pages() -> list[Any]:
-    """The pages, each with a stable ``url_path`` (links and tests use them).
+    """The pages of :data:`gmm_app.declared.PAGES`, each with its stable ``url_path``.
 
-    Leave room for later pages: add them here, file named after the url_path.
+    Add a page there (one ``Page(...)`` entry), with its file named after the url_path.
     """
     return [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", url_path="",
-                default=True),
-        st.Page("pages/em-1d.py", title="EM in 1-D", icon=":material/show_chart:",
-                url_path="em-1d"),
-        st.Page("pages/em-2d.py", title="EM in 2-D", icon=":material/bubble_chart:",
-                url_path="em-2d"),
-        st.Page("pages/your-data.py", title="Your data", icon=":material/upload_file:",
-                url_path="your-data"),
+        st.Page(p.file, title=p.title, icon=p.icon, url_path=p.path, default=not p.path)
+        for p in PAGES
     ]
+
+
+def page(page_id: str) -> Any:
+    """The ``st.Page`` of a declared page, as the app's navigation has it.
+
+    A page object (rather than a file path) works for ``st.switch_page`` and ``st.page_link``
+    whatever the main script is: ``app.py``, or a page file opened directly.
+    """
+    path = PAGE[page_id].path
+    return next(p for p in pages() if p.url_path == path)
 
 
 def _uses_pages_directory() -> bool:

@@ -1,645 +1,347 @@
-"""Session state: the ONLY module that reads or writes ``st.session_state``.
+"""Session state: the ONLY module that reads or writes ``st.session_state``, and the owner of
+every session key.
 
-Two kinds of state live here.
+What the state *is* is declared in :mod:`gmm_app.declared` (the tables of fields and pages);
+this module keeps it in the session:
 
-* :class:`Settings` - a plain, serialisable dataclass holding everything a
-  stepper page's view depends on (data set and knobs, K, covariance type,
-  initialisation, manual means, seed, ``reg_covar``, tolerance, maximum
-  iterations, current half-step). It round-trips through the URL
-  (:meth:`Settings.to_query` / :meth:`Settings.from_query`), so a view can be
-  shared as a link. The EM run itself is *derived* from it (see
-  :mod:`gmm_app.engine`), never stored.
-* Session keys - every key is declared in :class:`Keys` (one instance per
-  stepper page) or in the module constants below. The widgets of a page use
-  these keys, so the widget values *are* the settings; :func:`read_settings`
-  assembles them.
+* Widget keys are derived from the tables: ``<page id>.<field url>`` (e.g. ``em2d.K``) by
+  :func:`field_key`, data-set knobs ``<page id>.knob.<data set>.<knob>``, any other widget
+  of a page ``<page id>.<part>...`` by :func:`widget_key`. The widgets' values *are* the
+  settings: :func:`read_settings` assembles a :class:`~gmm_app.declared.Settings` from them.
+* :func:`init_page` applies a link once per page and session; :func:`sync_query` keeps the
+  address bar equal to the view, and :func:`share_link` gives the same link for copying.
+* Plain state (no widget): the last run shown, the notice, Play, the link's messages.
+* User data uploaded on the "Your data" page stay in this session only
+  (:func:`use_uploaded_dataset`), identified by :func:`content_key` (the one content hasher).
 
-User data uploaded on the "Your data" page is kept in this session only
-(:func:`use_uploaded_dataset`), never in module globals or a shared cache.
+Functions that take ``page`` accept a page id ("em2d") or, for the stepper pages, the
+data's dimension (2).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import numpy as np
 import streamlit as st
 
+from gmm_app.declared import (
+    FIELD,
+    FIELDS,
+    PAGE,
+    PAGES,
+    STEPPER_PAGE,
+    UPLOADED,
+    Context,
+    Field,
+    Page,
+    RunSpec,
+    Settings,
+    default_k,
+    default_knobs,
+    describe_change,
+    format_means,
+    knob_fields,
+    parse_means,
+    quote,
+    upload_fallback_message,
+)
 from gmm_app.formatting import md_escape
-from gmm_core import COVARIANCE_TYPES, INIT_METHODS, datasets
 
-# --------------------------------------------------------------------------- constants
-UPLOADED = "your-data"
-"""Data-set identifier of the session's uploaded data (see :func:`use_uploaded_dataset`)."""
+__all__ = [
+    "FIELD", "FIELDS", "PAGE", "PAGES", "UPLOADED", "Context", "Field", "Keys", "Page",
+    "RunSpec", "Settings", "UploadedData", "add_mean", "builtin_data_key", "clear_means",
+    "clear_uploaded_dataset", "content_key", "dataset_choices", "default_knobs",
+    "describe_change", "ensure_knobs", "field_key", "format_means", "get_cursor",
+    "get_inspected", "get_notice", "init_page", "is_playing", "keys", "knob_fields",
+    "link_messages",
+    "means_error", "note_run", "on_chart_select", "on_data_change", "page_of", "parse_means",
+    "quote", "read_settings", "run_changed_since_render", "set_cursor", "set_notice",
+    "set_playing", "share_link", "sync_query", "upload_fallback", "uploaded_dataset",
+    "use_uploaded_dataset", "view_value", "widget_key",
+]
 
-PAGE_PREFIX = {1: "em1d", 2: "em2d"}
-DEFAULT_DATASET = {1: "three_gaussians_1d", 2: "blobs"}
-COVARIANCE_CHOICES: dict[int, tuple[str, ...]] = {1: ("full", "tied"), 2: COVARIANCE_TYPES}
-DEFAULT_INIT = "random_from_data"
-K_MIN, K_MAX = 1, 10
-SEED_MAX = 2**31 - 1
-MAX_ITER_MIN, MAX_ITER_MAX = 1, 1000
-TOL_MIN, TOL_MAX = 1e-12, 10.0
-REG_COVAR_MAX = 10.0
-
-# Session keys shared by all pages.
-_UPLOADED_KEY = "uploaded.{n_features}"
-
-_QUERY_NAMES = {
-    "dataset": "dataset",
-    "n_components": "K",
-    "covariance_type": "cov",
-    "init_method": "init",
-    "manual_means": "means",
-    "seed": "seed",
-    "reg_covar": "reg_covar",
-    "tol": "tol",
-    "max_iter": "max_iter",
-    "step": "step",
-}
-_KNOB_PREFIX = "d."
-
-_FIELD_WORDS = {
-    "dataset": "the data set",
-    "knobs": "the data set's settings",
-    "n_components": "K",
-    "covariance_type": "the covariance type",
-    "init_method": "the initialisation",
-    "manual_means": "the starting means",
-    "seed": "the seed",
-    "reg_covar": "reg_covar",
-    "tol": "the tolerance",
-    "max_iter": "the maximum iterations",
-}
+PageRef = str | int
+"""A page id ("em2d"), or the dimension (1 or 2) of a stepper page."""
 
 
-# --------------------------------------------------------------------------- manual means
-def parse_means(text: str, n_features: int) -> tuple[tuple[float, ...], ...]:
-    """Parse typed means: numbers separated by commas, semicolons, spaces or brackets.
-
-    In 1-D every number is a mean (``"-2, 0, 3.5"``); in 2-D the numbers are read
-    in pairs (``"1, 2; 4, 5"`` or ``"(1, 2) (4, 5)"``).
-
-    Parameters
-    ----------
-    text : str
-    n_features : int
-        D, the length of each mean.
-
-    Returns
-    -------
-    tuple of tuple of float
-        M means of length D each (empty for blank text).
-
-    Raises
-    ------
-    ValueError
-        With a message naming the offending token or the count problem.
-    """
-    tokens = [t for t in re.split(r"[\s,;()\[\]]+", text or "") if t]
-    numbers = []
-    for token in tokens:
-        try:
-            value = float(token.replace("\u2212", "-"))
-        except ValueError:
-            raise ValueError(
-                f"'{token}' is not a number. Type the means as numbers separated by commas"
-                + (", a semicolon between points, e.g. 1, 2; 4, 5." if n_features > 1 else ".")
-            ) from None
-        if not math.isfinite(value):
-            raise ValueError(f"'{token}' is not a finite number; use ordinary numbers.")
-        numbers.append(value)
-    if len(numbers) % n_features:
-        raise ValueError(
-            f"Each 2-D mean needs two numbers (x, y), but {len(numbers)} numbers were given."
-        )
-    return tuple(
-        tuple(numbers[i : i + n_features]) for i in range(0, len(numbers), n_features)
-    )
-
-
-def format_means(means: Sequence[Sequence[float]]) -> str:
-    """Inverse of :func:`parse_means` (``repr`` of each float, so it round-trips exactly)."""
-    if not means:
-        return ""
-    if all(len(m) == 1 for m in means):
-        return ", ".join(repr(float(m[0])) for m in means)
-    return "; ".join(", ".join(repr(float(v)) for v in m) for m in means)
-
-
-# --------------------------------------------------------------------------- settings
-def _spec(name: str) -> datasets.DatasetSpec | None:
-    try:
-        return datasets.describe(name)
-    except (KeyError, ValueError):
-        return None
-
-
-def default_knobs(dataset: str) -> dict[str, int | float]:
-    """The knob defaults of a built-in data set (empty for real or uploaded data)."""
-    spec = _spec(dataset)
-    return {knob.name: knob.default for knob in spec.knobs} if spec else {}
-
-
-@dataclass
-class Settings:
-    """Everything a stepper page shows is a function of these values.
-
-    Attributes
-    ----------
-    n_features : int
-        1 or 2: which page.
-    dataset : str
-        A :func:`gmm_core.datasets.list_datasets` name, or :data:`UPLOADED`.
-    knobs : dict
-        Keyword arguments for :func:`gmm_core.datasets.load` (the data set's knobs).
-    n_components : int
-        K, 1 to 10.
-    covariance_type : str
-        One of :data:`gmm_core.COVARIANCE_TYPES` (1-D: "full" or "tied").
-    init_method : str
-        One of :data:`gmm_core.INIT_METHODS`.
-    manual_means : tuple of tuple of float
-        Starting means for ``init_method == "manual"``.
-    seed : int
-        Seed of the initialisation's random generator.
-    reg_covar : float
-        Added to covariance diagonals (0 allowed: shows collapse).
-    tol : float
-        Convergence tolerance on the per-point log-likelihood change.
-    max_iter : int
-        Maximum number of EM iterations.
-    step : int
-        Index of the shown half-step (the cursor).
-    """
-
-    n_features: int
-    dataset: str
-    knobs: dict[str, int | float] = field(default_factory=dict)
-    n_components: int = 3
-    covariance_type: str = "full"
-    init_method: str = DEFAULT_INIT
-    manual_means: tuple[tuple[float, ...], ...] = ()
-    seed: int = 0
-    reg_covar: float = 1e-6
-    tol: float = 1e-3
-    max_iter: int = 100
-    step: int = 0
-
-    @classmethod
-    def defaults(cls, n_features: int, dataset: str | None = None) -> Settings:
-        """Default settings of a page, optionally for a given data set."""
-        name = dataset or DEFAULT_DATASET[n_features]
-        spec = _spec(name)
-        return cls(
-            n_features=n_features,
-            dataset=name,
-            knobs=default_knobs(name),
-            n_components=spec.suggested_k if spec else 2,
-        )
-
-    def run_key(self) -> tuple:
-        """A hashable summary of everything that defines the EM run (all but ``step``)."""
-        values = asdict(self)
-        values.pop("step")
-        values["knobs"] = tuple(sorted(self.knobs.items()))
-        values["manual_means"] = tuple(tuple(m) for m in self.manual_means)
-        return tuple(sorted(values.items()))
-
-    def changed_fields(self, other: Settings) -> list[str]:
-        """Names of the run-defining fields that differ from ``other``."""
-        return [
-            f.name
-            for f in fields(self)
-            if f.name not in ("step", "n_features")
-            and getattr(self, f.name) != getattr(other, f.name)
-        ]
-
-    def to_query(self) -> dict[str, str]:
-        """The settings as URL query parameters (strings), e.g. ``{"K": "3", ...}``.
-
-        Knobs become ``d.<name>``; floats use ``repr``, so they round-trip exactly.
-        """
-        query = {
-            "dataset": self.dataset,
-            "K": str(self.n_components),
-            "cov": self.covariance_type,
-            "init": self.init_method,
-            "seed": str(self.seed),
-            "reg_covar": repr(float(self.reg_covar)),
-            "tol": repr(float(self.tol)),
-            "max_iter": str(self.max_iter),
-            "step": str(self.step),
-        }
-        if self.manual_means:
-            query["means"] = format_means(self.manual_means)
-        for name, value in self.knobs.items():
-            query[_KNOB_PREFIX + name] = repr(value)
-        return query
-
-    @classmethod
-    def from_query(
-        cls,
-        query: Mapping[str, str | Sequence[str]],
-        n_features: int,
-        *,
-        extra_datasets: Sequence[str] = (),
-    ) -> tuple[Settings, list[str]]:
-        """Settings from URL query parameters; anything invalid falls back, with a message.
-
-        Parameters
-        ----------
-        query : mapping of str to str (or list of str: the last value counts)
-        n_features : int
-            The page's dimension.
-        extra_datasets : sequence of str
-            Data-set names valid besides the built-in ones (e.g. :data:`UPLOADED`
-            when this session holds uploaded data).
-
-        Returns
-        -------
-        settings : Settings
-        messages : list of str
-            One sentence per ignored parameter: what was wrong and what is used instead.
-        """
-        q = {k: (v[-1] if isinstance(v, list | tuple) else v) for k, v in query.items()}
-        q = {k: str(v) for k, v in q.items() if v is not None}
-        messages: list[str] = []
-        valid_names = list(datasets.list_datasets(n_features)) + list(extra_datasets)
-
-        name = q.get("dataset")
-        if name is not None and name not in valid_names:
-            default = DEFAULT_DATASET[n_features]
-            if name == UPLOADED:
-                messages.append(
-                    "Uploaded data are not part of a link (they stay in the session that "
-                    f"uploaded them). Showing '{default}' instead: upload the file again on "
-                    "the 'Your data' page."
-                )
-            else:
-                messages.append(
-                    f"The link asks for the data set '{name}', which does not exist in "
-                    f"{n_features}-D. Showing '{default}' instead."
-                )
-            name = None
-        settings = cls.defaults(n_features, name)
-        bad = _Collector(messages)
-
-        spec = _spec(settings.dataset)
-        for knob in spec.knobs if spec else ():
-            key = _KNOB_PREFIX + knob.name
-            if key in q:
-                settings.knobs[knob.name] = bad.number(
-                    key, q[key], knob.default, knob.min, knob.max, integer=knob.is_integer
-                )
-        settings.n_components = bad.number(
-            "K", q.get("K"), settings.n_components, K_MIN, K_MAX, integer=True
-        )
-        settings.covariance_type = bad.choice(
-            "cov", q.get("cov"), settings.covariance_type, COVARIANCE_CHOICES[n_features]
-        )
-        settings.init_method = bad.choice("init", q.get("init"), DEFAULT_INIT, INIT_METHODS)
-        if "means" in q:
-            try:
-                settings.manual_means = parse_means(q["means"], n_features)
-            except ValueError as err:
-                messages.append(f"The link's starting means were ignored: {err}")
-        settings.seed = bad.number("seed", q.get("seed"), 0, 0, SEED_MAX, integer=True)
-        settings.reg_covar = bad.number(
-            "reg_covar", q.get("reg_covar"), settings.reg_covar, 0.0, REG_COVAR_MAX
-        )
-        settings.tol = bad.number("tol", q.get("tol"), settings.tol, TOL_MIN, TOL_MAX)
-        settings.max_iter = bad.number(
-            "max_iter", q.get("max_iter"), settings.max_iter, MAX_ITER_MIN, MAX_ITER_MAX,
-            integer=True,
-        )
-        settings.step = bad.number("step", q.get("step"), 0, 0, 2 * MAX_ITER_MAX + 1, integer=True)
-
-        known = set(_QUERY_NAMES.values()) | {
-            _KNOB_PREFIX + k.name for k in (spec.knobs if spec else ())
-        }
-        for key in q:
-            if key not in known:
-                messages.append(f"The link parameter '{key}' is not used here and was ignored.")
-        return settings, messages
-
-
-@dataclass
-class _Collector:
-    """Parses query values, recording a message for each one that falls back."""
-
-    messages: list[str]
-
-    def number(
-        self,
-        name: str,
-        text: str | None,
-        default: Any,
-        lo: float,
-        hi: float,
-        *,
-        integer: bool = False,
-    ) -> Any:
-        if text is None:
-            return default
-        try:
-            value: float | int = int(text) if integer else float(text)
-            ok = math.isfinite(value) and lo <= value <= hi
-        except ValueError:
-            ok = False
-        if ok:
-            return value
-        kind = "a whole number" if integer else "a number"
-        self.messages.append(
-            f"The link's {name}={text!r} was ignored: {name} must be {kind} from {lo:g} to "
-            f"{hi:g}. Using {default!r}."
-        )
-        return default
-
-    def choice(self, name: str, text: str | None, default: str, options: Sequence[str]) -> str:
-        if text is None:
-            return default
-        if text in options:
-            return text
-        self.messages.append(
-            f"The link's {name}={text!r} was ignored: choose one of {', '.join(options)}. "
-            f"Using {default!r}."
-        )
-        return default
-
-
-def describe_change(new: Settings, old: Settings) -> str:
-    """A sentence saying that a new run started and why, e.g. ``New run: K changed (3 → 4).``"""
-    parts = []
-    for name in new.changed_fields(old):
-        words = _FIELD_WORDS.get(name, name)
-        before, after = getattr(old, name), getattr(new, name)
-        if name in ("n_components", "covariance_type", "init_method", "seed", "reg_covar",
-                    "tol", "max_iter", "dataset"):
-            parts.append(f"{words} changed ({before:g} \u2192 {after:g})"
-                         if isinstance(after, float)
-                         else f"{words} changed ({before} \u2192 {after})")
-        else:
-            parts.append(f"{words} changed")
-    what = "; ".join(parts) if parts else "the settings changed"
-    return f"New run started: {what}. The history starts again from the initial parameters."
+def page_of(page: PageRef) -> Page:
+    """The :class:`~gmm_app.declared.Page` of a page id or stepper dimension."""
+    return PAGE[STEPPER_PAGE[page] if isinstance(page, int) else page]
 
 
 # --------------------------------------------------------------------------- keys
+def widget_key(page: PageRef, *parts: str) -> str:
+    """The session key of a widget of ``page`` that is not a declared field, e.g. a button."""
+    return ".".join((page_of(page).id, *parts))
+
+
+def field_key(page: PageRef, name: str) -> str:
+    """The session key of the widget of declared field ``name`` on ``page`` (``em2d.K``)."""
+    return widget_key(page, FIELD[name].url)
+
+
 @dataclass(frozen=True)
 class Keys:
-    """Every session-state key of one stepper page (``prefix`` = "em1d" or "em2d")."""
+    """Every session key of one page (``page`` is its id)."""
 
-    prefix: str
+    page: str
 
-    def _k(self, name: str) -> str:
-        return f"{self.prefix}.{name}"
-
-    # Widgets (their values are the settings).
-    @property
-    def dataset(self) -> str:
-        return self._k("dataset")
-
-    @property
-    def n_components(self) -> str:
-        return self._k("K")
-
-    @property
-    def covariance_type(self) -> str:
-        return self._k("cov")
-
-    @property
-    def init_method(self) -> str:
-        return self._k("init")
-
-    @property
-    def manual_means(self) -> str:
-        return self._k("means")
-
-    @property
-    def seed(self) -> str:
-        return self._k("seed")
-
-    @property
-    def reg_covar(self) -> str:
-        return self._k("reg_covar")
-
-    @property
-    def tol(self) -> str:
-        return self._k("tol")
-
-    @property
-    def max_iter(self) -> str:
-        return self._k("max_iter")
-
-    @property
-    def step(self) -> str:
-        """The history slider: the cursor over half-steps."""
-        return self._k("step")
+    def field(self, name: str) -> str:
+        """The widget of a declared field."""
+        return field_key(self.page, name)
 
     def knob(self, dataset: str, knob: str) -> str:
         """The widget of one data-set knob (kept per data set)."""
-        return self._k(f"knob.{dataset}.{knob}")
+        return widget_key(self.page, "knob", dataset, knob)
 
-    # Display widgets.
-    @property
-    def contours(self) -> str:
-        return self._k("contours")
+    def button(self, action: str) -> str:
+        return widget_key(self.page, "button", action)
 
-    @property
-    def truth(self) -> str:
-        return self._k("truth")
-
-    @property
-    def chart_size(self) -> str:
-        return self._k("chart_size")
-
-    @property
-    def click_mode(self) -> str:
-        return self._k("click_mode")
-
-    @property
-    def inspect(self) -> str:
-        return self._k("inspect")
+    def widget(self, *parts: str) -> str:
+        return widget_key(self.page, *parts)
 
     @property
     def chart(self) -> str:
-        return self._k("chart")
+        """The main chart (its selection events)."""
+        return widget_key(self.page, "chart")
 
     @property
-    def tabs(self) -> str:
-        return self._k("tabs")
-
-    def button(self, action: str) -> str:
-        return self._k(f"button.{action}")
+    def chart_ll(self) -> str:
+        """The log-likelihood chart."""
+        return widget_key(self.page, "chart", "ll")
 
     # Plain state (no widget).
     @property
     def last_run(self) -> str:
-        return self._k("last_run")
+        return widget_key(self.page, "last_run")
 
     @property
     def notice(self) -> str:
-        return self._k("notice")
+        return widget_key(self.page, "notice")
 
     @property
     def playing(self) -> str:
-        return self._k("playing")
+        return widget_key(self.page, "playing")
 
     @property
     def query_applied(self) -> str:
-        return self._k("query_applied")
+        return widget_key(self.page, "query_applied")
 
     @property
     def query_written(self) -> str:
-        return self._k("query_written")
+        return widget_key(self.page, "query_written")
+
+    @property
+    def link_messages(self) -> str:
+        return widget_key(self.page, "link_messages")
+
+    @property
+    def upload_fallback(self) -> str:
+        return widget_key(self.page, "upload_fallback")
 
 
-def keys(n_features: int) -> Keys:
-    """The session keys of the stepper page of dimension ``n_features``."""
-    return Keys(PAGE_PREFIX[n_features])
+def keys(page: PageRef) -> Keys:
+    """The session keys of ``page``."""
+    return Keys(page_of(page).id)
 
 
-CHART_SIZES = ("fits 1280\u00d7800", "large", "extra large")
-"""Choices of the charts' size (a display preference, not part of a link)."""
-CLICK_SETS_MEAN = "sets a starting mean"
-CLICK_INSPECTS = "inspects the point"
-INSPECT_TAB = "Inspect a point"
-PARAMETERS_TAB = "Parameters"
+_UPLOADED_KEY = "uploaded.{n_features}"
 
 
-# --------------------------------------------------------------------------- widgets <-> settings
+# --------------------------------------------------------------------------- widget values
+def _to_widget(f: Field, value: Any) -> Any:
+    """A field's value as its widget holds it."""
+    if f.kind == "means":
+        return format_means(value)
+    if f.widget == "tabs":  # st.tabs holds the label of the open tab
+        return f.labels.get(value, value)
+    return value
+
+
+def _from_widget(f: Field, value: Any, page: Page) -> Any:
+    """A widget's value as the field's value (inverse of :func:`_to_widget`)."""
+    if f.kind == "means":
+        try:
+            return parse_means(value or "", page.n_features or 2)
+        except ValueError:
+            return ()  # the page says why (means_error)
+    if f.widget == "tabs":
+        return next((token for token, label in f.labels.items() if label == value), f.default)
+    if f.kind == "int" and value is not None:
+        return int(value)
+    if f.kind == "float":
+        return float(value)
+    if f.kind == "bool":
+        return bool(value)
+    return value
+
+
 def _write_widgets(settings: Settings, *, only_missing: bool) -> None:
-    k = keys(settings.n_features)
+    page = page_of(settings.page)
     ss = st.session_state
-    values = {
-        k.dataset: settings.dataset,
-        k.n_components: int(settings.n_components),
-        k.covariance_type: settings.covariance_type,
-        k.init_method: settings.init_method,
-        k.manual_means: format_means(settings.manual_means),
-        k.seed: int(settings.seed),
-        k.reg_covar: float(settings.reg_covar),
-        k.tol: float(settings.tol),
-        k.max_iter: int(settings.max_iter),
-        k.step: int(settings.step),
-        k.contours: False,
-        k.truth: False,
-        k.click_mode: CLICK_SETS_MEAN,
-        k.chart_size: CHART_SIZES[0],
-        k.inspect: None,
-    }
+    values = {field_key(page.id, f.name): _to_widget(f, settings.values[f.name])
+              for f in settings.fields}
+    k = keys(page.id)
     for name, value in settings.knobs.items():
-        values[k.knob(settings.dataset, name)] = value
+        values[k.knob(settings.values["dataset"], name)] = value
     for key, value in values.items():
-        if key in (k.contours, k.truth, k.click_mode, k.chart_size, k.inspect) and not only_missing:
-            continue  # display choices are not part of a link
         if not only_missing or key not in ss:
             ss[key] = value
 
 
-def init_page(n_features: int, query: Mapping[str, Any] | None = None) -> list[str]:
+def _extra_datasets(page: Page) -> list[str]:
+    if page.n_features and uploaded_dataset(page.n_features) is not None:
+        return [UPLOADED]
+    return []
+
+
+def init_page(page: PageRef, query: Mapping[str, Any] | None = None) -> list[str]:
     """Prepare the page's widget state; apply the URL's settings on the first visit.
 
-    Call at the top of a stepper page, before any widget. On the page's first
-    run in a session the query parameters (if any) set the widgets; later the
-    widgets keep their own values (they persist across page switches).
+    Call at the top of a page, before any widget. On the page's first run in a session the
+    query parameters (if any) set the widgets; later the widgets keep their own values
+    (they persist across page switches).
 
     Returns
     -------
     list of str
-        Messages about link parameters that were invalid and ignored, as Markdown
-        source: they quote the link's own text, so it is escaped to show literally
-        (a link must not be able to put a heading, a link or an image on the page).
+        Messages about link values that were invalid and ignored, as Markdown source:
+        they quote the link's own text, so it is escaped to show literally. They are also
+        kept (:func:`link_messages`) until a new run starts.
     """
-    k = keys(n_features)
+    p = page_of(page)
+    k = keys(p.id)
     ss = st.session_state
     messages: list[str] = []
     if not ss.get(k.query_applied):
         ss[k.query_applied] = True
         query = dict(st.query_params.to_dict() if query is None else query)
-        # A link written by the other stepper page of this session is not for us.
-        others = [keys(d).query_written for d in PAGE_PREFIX if d != n_features]
+        # A link written by another page of this session is not for us.
+        others = [keys(o.id).query_written for o in PAGES if o.id != p.id]
         if query and all(ss.get(other) != query for other in others):
-            extra = [UPLOADED] if uploaded_dataset(n_features) is not None else []
-            settings, messages = Settings.from_query(query, n_features, extra_datasets=extra)
+            settings, messages = Settings.from_query(
+                query, p.id, extra_datasets=_extra_datasets(p)
+            )
             _write_widgets(settings, only_missing=False)
             ss[k.last_run] = settings
-    _write_widgets(Settings.defaults(n_features), only_missing=True)
-    _validate_choices(n_features)
-    ensure_knobs(n_features, ss[k.dataset])
-    return [md_escape(message) for message in messages]
+            fallback = upload_fallback_message(p.n_features or 2)
+            ss[k.upload_fallback] = fallback in messages
+            messages = [m for m in messages if m != fallback]
+            ss[k.link_messages] = [md_escape(m) for m in messages]
+    _write_widgets(Settings.defaults(p.id), only_missing=True)
+    _validate_choices(p)
+    if "dataset" in p.fields:
+        ensure_knobs(p.id, ss[field_key(p.id, "dataset")])
+    return [md_escape(m) for m in messages]
 
 
-def _validate_choices(n_features: int) -> None:
-    """Reset any widget value that is no longer a valid choice (e.g. data set removed)."""
-    k = keys(n_features)
+def link_messages(page: PageRef) -> list[str]:
+    """The escaped messages about the link that opened the page (until a new run starts)."""
+    return list(st.session_state.get(keys(page).link_messages) or [])
+
+
+def upload_fallback(page: PageRef) -> str | None:
+    """The sentence saying the link's uploaded data were replaced (until a new run), or None."""
+    p = page_of(page)
+    if st.session_state.get(keys(p.id).upload_fallback):
+        return upload_fallback_message(p.n_features or 2)
+    return None
+
+
+def _validate_choices(page: Page) -> None:
+    """Reset any widget value that is no longer valid (e.g. a removed upload) to its default."""
     ss = st.session_state
-    if ss[k.dataset] not in dataset_choices(n_features):
-        ss[k.dataset] = DEFAULT_DATASET[n_features]
-    if ss[k.covariance_type] not in COVARIANCE_CHOICES[n_features]:
-        ss[k.covariance_type] = "full"
-    if ss[k.init_method] not in INIT_METHODS:
-        ss[k.init_method] = DEFAULT_INIT
+    defaults = Settings.defaults(page.id)
+    ctx = Context(page.n_features or 2, extra_datasets=tuple(_extra_datasets(page)))
+    for f in defaults.fields:
+        if f.kind == "choice" and f.widget != "tabs":
+            key = field_key(page.id, f.name)
+            if ss.get(key) not in f.choices_for(ctx):
+                ss[key] = defaults.values[f.name]
 
 
-def dataset_choices(n_features: int) -> list[str]:
+def dataset_choices(page: PageRef) -> list[str]:
     """Data-set names offered on a page: the built-ins, then the upload if there is one."""
-    names = list(datasets.list_datasets(n_features))
-    if uploaded_dataset(n_features) is not None:
-        names.append(UPLOADED)
-    return names
+    p = page_of(page)
+    return list(FIELD["dataset"].choices_for(
+        Context(p.n_features or 2, extra_datasets=tuple(_extra_datasets(p)))
+    ))
 
 
-def ensure_knobs(n_features: int, dataset: str) -> None:
+def ensure_knobs(page: PageRef, dataset: str) -> None:
     """Give the knob widgets of ``dataset`` their default values if they have none."""
-    k = keys(n_features)
+    k = keys(page)
     for name, value in default_knobs(dataset).items():
         st.session_state.setdefault(k.knob(dataset, name), value)
 
 
-def read_settings(n_features: int) -> Settings:
+def _read_knobs(page: Page, dataset: str) -> dict[str, int | float]:
+    k = keys(page.id)
+    return {name: st.session_state.get(k.knob(dataset, name), value)
+            for name, value in default_knobs(dataset).items()}
+
+
+def read_settings(page: PageRef) -> Settings:
     """The page's current :class:`Settings`, read from its widgets' session values.
 
-    Typed starting means that cannot be parsed count as none (the page shows why:
-    see :func:`means_error`).
+    Typed starting means that cannot be parsed count as none (the page shows why: see
+    :func:`means_error`); they count only with the manual initialisation.
+
+    Raises
+    ------
+    KeyError
+        If the page has not been opened in this session (its widgets have no values).
     """
-    k = keys(n_features)
+    p = page_of(page)
     ss = st.session_state
-    dataset = ss[k.dataset]
-    knobs = {
-        name: ss.get(k.knob(dataset, name), value)
-        for name, value in default_knobs(dataset).items()
-    }
-    try:
-        means = parse_means(ss.get(k.manual_means, ""), n_features)
-    except ValueError:
-        means = ()
-    return Settings(
-        n_features=n_features,
-        dataset=dataset,
-        knobs=knobs,
-        n_components=int(ss[k.n_components]),
-        covariance_type=ss[k.covariance_type],
-        init_method=ss[k.init_method],
-        manual_means=means if ss[k.init_method] == "manual" else (),
-        seed=int(ss[k.seed]),
-        reg_covar=float(ss[k.reg_covar]),
-        tol=float(ss[k.tol]),
-        max_iter=int(ss[k.max_iter]),
-        step=int(ss.get(k.step, 0)),
-    )
+    values = {}
+    for name in p.fields:
+        f = FIELD[name]
+        key = field_key(p.id, name)
+        values[name] = _from_widget(f, ss[key] if f.widget != "tabs" else ss.get(key), p)
+    if values.get("init_method", "manual") != "manual":
+        values["manual_means"] = ()
+    knobs = _read_knobs(p, values["dataset"]) if "dataset" in values else {}
+    return Settings(p.id, values, knobs)
 
 
-def means_error(n_features: int) -> str | None:
+def view_value(page: PageRef, name: str) -> Any:
+    """The current value of one field of ``page`` (e.g. ``view_value(2, "contours")``)."""
+    p = page_of(page)
+    f = FIELD[name]
+    return _from_widget(f, st.session_state.get(field_key(p.id, name), _to_widget(
+        f, Settings.defaults(p.id).values[name])), p)
+
+
+def on_data_change(page: PageRef) -> None:
+    """Callback of the data-set list and knobs: K follows the data set.
+
+    When the data set, or a knob that changes its true number of clusters, changes, K
+    becomes the new data's K (:func:`gmm_app.declared.default_k`); the user can then
+    change it. (A link that sets K is applied without this callback.)
+    """
+    p = page_of(page)
+    ss = st.session_state
+    dataset = ss[field_key(p.id, "dataset")]
+    ensure_knobs(p.id, dataset)
+    new = Context(p.n_features or 2, dataset, tuple(sorted(_read_knobs(p, dataset).items())))
+    previous: Settings | None = ss.get(keys(p.id).last_run)
+    if previous is None or previous.dataset != dataset or default_k(new) != default_k(
+        previous.context()
+    ):
+        ss[field_key(p.id, "n_components")] = default_k(new)
+
+
+def means_error(page: PageRef) -> str | None:
     """Why the typed starting means cannot be read, or None if they can."""
+    p = page_of(page)
     try:
-        parse_means(st.session_state.get(keys(n_features).manual_means, ""), n_features)
+        parse_means(st.session_state.get(field_key(p.id, "manual_means"), ""), p.n_features or 2)
     except ValueError as err:
         return str(err)
     return None
@@ -648,97 +350,83 @@ def means_error(n_features: int) -> str | None:
 def note_run(settings: Settings) -> str | None:
     """Record the run the page now shows; if it differs from the last one, start over.
 
-    A new run puts the cursor back to the start, stops Play, and returns a
-    sentence saying what changed (None if the run is the same, or on the page's
-    first run).
+    A new run puts the cursor back to the start, stops Play, forgets the inspected point
+    and the link's messages, and returns a sentence saying what changed (None if the run
+    is the same, or on the page's first run).
     """
-    k = keys(settings.n_features)
+    k = keys(settings.page)
     ss = st.session_state
     previous: Settings | None = ss.get(k.last_run)
     ss[k.last_run] = settings
     if previous is None or previous.run_key() == settings.run_key():
         return None
-    ss[k.step] = 0
+    ss[k.field("step")] = 0
     ss[k.playing] = False
-    ss[k.inspect] = None
+    ss[k.field("inspect")] = None
+    ss[k.link_messages] = []
+    ss[k.upload_fallback] = False
     message = describe_change(settings, previous)
     ss[k.notice] = message
     return message
 
 
-def run_changed_since_render(n_features: int) -> bool:
+def run_changed_since_render(page: PageRef) -> bool:
     """True if the widgets now describe another run than the one last rendered."""
-    previous: Settings | None = st.session_state.get(keys(n_features).last_run)
-    return previous is None or previous.run_key() != read_settings(n_features).run_key()
+    previous: Settings | None = st.session_state.get(keys(page).last_run)
+    return previous is None or previous.run_key() != read_settings(page).run_key()
 
 
 # --------------------------------------------------------------------------- cursor, notice, play
-def get_cursor(n_features: int, n_steps: int) -> int:
+def get_cursor(page: PageRef, n_steps: int) -> int:
     """The shown half-step, clamped to ``0 .. n_steps - 1`` (and stored clamped)."""
-    k = keys(n_features)
-    value = int(st.session_state.get(k.step, 0) or 0)
+    key = keys(page).field("step")
+    value = int(st.session_state.get(key, 0) or 0)
     clamped = min(max(value, 0), max(n_steps - 1, 0))
     if clamped != value:
-        st.session_state[k.step] = clamped
+        st.session_state[key] = clamped
     return clamped
 
 
-def set_cursor(n_features: int, index: int) -> None:
+def set_cursor(page: PageRef, index: int) -> None:
     """Move the cursor (call before the history slider is drawn in the run)."""
-    st.session_state[keys(n_features).step] = int(index)
+    st.session_state[keys(page).field("step")] = int(index)
 
 
-def get_notice(n_features: int) -> str | None:
+def get_notice(page: PageRef) -> str | None:
     """The message about the last action (kept until the next one)."""
-    return st.session_state.get(keys(n_features).notice)
+    return st.session_state.get(keys(page).notice)
 
 
-def set_notice(n_features: int, message: str | None) -> None:
+def set_notice(page: PageRef, message: str | None) -> None:
     """Replace the message about the last action (None clears it)."""
-    st.session_state[keys(n_features).notice] = message
+    st.session_state[keys(page).notice] = message
 
 
-def is_playing(n_features: int) -> bool:
+def is_playing(page: PageRef) -> bool:
     """Whether Play is running on this page."""
-    return bool(st.session_state.get(keys(n_features).playing, False))
+    return bool(st.session_state.get(keys(page).playing, False))
 
 
-def set_playing(n_features: int, playing: bool) -> None:
+def set_playing(page: PageRef, playing: bool) -> None:
     """Start or stop Play."""
-    st.session_state[keys(n_features).playing] = bool(playing)
+    st.session_state[keys(page).playing] = bool(playing)
 
 
-def display_options(n_features: int) -> tuple[bool, bool]:
-    """``(show density contours, reveal true components)`` for the page."""
-    k = keys(n_features)
-    return bool(st.session_state.get(k.contours)), bool(st.session_state.get(k.truth))
-
-
-def chart_size(n_features: int) -> str:
-    """The chosen chart size, one of :data:`CHART_SIZES`."""
-    value = st.session_state.get(keys(n_features).chart_size, CHART_SIZES[0])
-    return value if value in CHART_SIZES else CHART_SIZES[0]
-
-
-def get_inspected(n_features: int, n_points: int) -> int | None:
+def get_inspected(page: PageRef, n_points: int) -> int | None:
     """Index of the inspected point, or None (also when out of range)."""
-    value = st.session_state.get(keys(n_features).inspect)
-    if value is None:
-        return None
-    value = int(value)
-    return value if 0 <= value < n_points else None
+    value = view_value(page, "inspect")
+    return value if value is not None and 0 <= value < n_points else None
 
 
-def click_sets_means(n_features: int) -> bool:
+def click_sets_means(page: PageRef) -> bool:
     """True when a click on the chart places a starting mean (manual initialisation)."""
-    k = keys(n_features)
-    ss = st.session_state
-    return ss.get(k.init_method) == "manual" and ss.get(k.click_mode) == CLICK_SETS_MEAN
+    return view_value(page, "init_method") == "manual" and view_value(
+        page, "click_mode") == "mean"
 
 
-def clear_means(n_features: int) -> None:
+def clear_means(page: PageRef) -> None:
     """Callback: forget the manual starting means."""
-    st.session_state[keys(n_features).manual_means] = ""
+    st.session_state[keys(page).field("manual_means")] = ""
 
 
 def add_mean(
@@ -751,38 +439,39 @@ def add_mean(
     return (*means, new)
 
 
-def on_chart_select(n_features: int, data_curve: int) -> None:
+def on_chart_select(page: PageRef, data_curve: int) -> None:
     """Callback of the stepper chart's point selection.
 
     A click on a data point (trace ``data_curve``) either places a starting mean
-    (manual initialisation) or becomes the inspected point.
+    (manual initialisation) or becomes the inspected point (and opens its tab).
     """
-    k = keys(n_features)
+    p = page_of(page)
+    k = keys(p.id)
     ss = st.session_state
     event = ss.get(k.chart)
     points = (event or {}).get("selection", {}).get("points", []) if event else []
-    points = [p for p in points if p.get("curve_number") == data_curve]
+    points = [pt for pt in points if pt.get("curve_number") == data_curve]
     if not points:
         return
     point = points[-1]
     index = point.get("point_index", point.get("point_number"))
-    if click_sets_means(n_features):
-        try:
-            means = parse_means(ss.get(k.manual_means, ""), n_features)
-        except ValueError:
-            means = ()
+    if click_sets_means(p.id):
+        means = view_value(p.id, "manual_means")
+        n = p.n_features or 2
         # 4 significant digits: readable in the text box, plenty for a starting mean.
-        coords = [float(f"{float(v):.4g}") for v in (point["x"], point["y"])[:n_features]]
-        ss[k.manual_means] = format_means(add_mean(means, coords, int(ss[k.n_components])))
+        coords = [float(f"{float(v):.4g}") for v in (point["x"], point["y"])[:n]]
+        ss[k.field("manual_means")] = format_means(
+            add_mean(means, coords, int(ss[k.field("n_components")]))
+        )
     elif index is not None:
-        ss[k.inspect] = int(index)
-        ss[k.tabs] = INSPECT_TAB
+        ss[k.field("inspect")] = int(index)
+        ss[k.field("tab")] = FIELD["tab"].labels["inspect"]
 
 
-# --------------------------------------------------------------------------- URL
+# --------------------------------------------------------------------------- links
 def sync_query(settings: Settings) -> None:
-    """Write the settings into the URL so that the address bar is a shareable link."""
-    k = keys(settings.n_features)
+    """Write the settings into the URL so that the address bar is a link to this view."""
+    k = keys(settings.page)
     query = settings.to_query()
     if st.session_state.get(k.query_written) == query:
         return
@@ -790,7 +479,40 @@ def sync_query(settings: Settings) -> None:
     st.query_params.from_dict(query)
 
 
+def share_link(settings: Settings) -> str:
+    """The full link to the view ``settings`` describe (as the address bar holds it).
+
+    The address is the one the browser uses (``st.context.url``); without one (a test
+    run) the link is relative to the server.
+    """
+    base = ""
+    try:
+        base = (st.context.url or "").rstrip("/")
+    except Exception:  # no browser context (e.g. a bare test run)
+        base = ""
+    path = page_of(settings.page).path
+    return f"{base}/{path}?{urlencode(settings.to_query())}"
+
+
 # --------------------------------------------------------------------------- uploaded data
+def content_key(content: np.ndarray | bytes | str) -> str:
+    """SHA-256 identifying content: an array by its shape and float64 bytes, a file by its
+    bytes, pasted text by its characters (each kind prefixed, so they never collide)."""
+    if isinstance(content, np.ndarray):
+        X = np.ascontiguousarray(content, dtype=np.float64)
+        digest = hashlib.sha256(repr(X.shape).encode())
+        digest.update(X.tobytes())
+        return "array:" + digest.hexdigest()
+    if isinstance(content, str):
+        return "text:" + hashlib.sha256(content.encode("utf-8", "surrogatepass")).hexdigest()
+    return "file:" + hashlib.sha256(bytes(content)).hexdigest()
+
+
+def builtin_data_key(dataset: str, knobs: Mapping[str, float]) -> str:
+    """The identity of a built-in data set made with ``knobs`` (the cache key of its runs)."""
+    return f"builtin:{dataset}:{tuple(sorted(knobs.items()))!r}"
+
+
 @dataclass(frozen=True, eq=False)
 class UploadedData:
     """A data set uploaded in this session.
@@ -803,9 +525,10 @@ class UploadedData:
         Display name (usually the file name); user text, shown only as text.
     feature_names : tuple of str, length D
     labels : ndarray, shape (N,), or None
+        Integer code of each row's label (the user's label column), into ``label_names``.
     label_names : tuple of str, or None
     content_key : str
-        SHA-256 of the data's bytes and shape: caches over user data are keyed by it.
+        :func:`content_key` of X: caches over user data are keyed by it.
     """
 
     X: np.ndarray
@@ -815,13 +538,10 @@ class UploadedData:
     label_names: tuple[str, ...] | None
     content_key: str
 
-
-def content_key(X: np.ndarray) -> str:
-    """SHA-256 hex digest identifying an array by its shape and bytes (X of any shape)."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    digest = hashlib.sha256(repr(X.shape).encode())
-    digest.update(X.tobytes())
-    return digest.hexdigest()
+    @property
+    def data_key(self) -> str:
+        """The identity of these data as a run's data (see :func:`builtin_data_key`)."""
+        return f"upload:{self.content_key}"
 
 
 def use_uploaded_dataset(
@@ -880,10 +600,18 @@ def use_uploaded_dataset(
     # inspected, starting means typed for other data forgotten, and said so.
     k = keys(n_features)
     ss = st.session_state
-    ss[k.dataset] = UPLOADED
-    ss[k.step] = 0
+    ss[k.field("dataset")] = UPLOADED
+    # K follows the data: the number of classes of the label column, if there is one.
+    k_field = FIELD["n_components"]
+    n_labels = len(np.unique(labels_arr)) if labels_arr is not None else 0
+    ss[k.field("n_components")] = (
+        int(min(max(n_labels, k_field.lo or 1), k_field.hi or n_labels))
+        if n_labels
+        else default_k(Context(n_features, UPLOADED))
+    )
+    ss[k.field("step")] = 0
     ss[k.playing] = False
-    ss[k.inspect] = None
+    ss[k.field("inspect")] = None
     ss.pop(k.last_run, None)
     clear_means(n_features)
     set_notice(n_features, "New data: the run starts again from the initial parameters.")
@@ -897,6 +625,7 @@ def uploaded_dataset(n_features: int) -> UploadedData | None:
 def clear_uploaded_dataset(n_features: int) -> None:
     """Forget this session's uploaded data of dimension ``n_features``."""
     st.session_state.pop(_UPLOADED_KEY.format(n_features=n_features), None)
-    k = keys(n_features)
-    if st.session_state.get(k.dataset) == UPLOADED:
-        st.session_state[k.dataset] = DEFAULT_DATASET[n_features]
+    key = field_key(n_features, "dataset")
+    if st.session_state.get(key) == UPLOADED:
+        st.session_state[key] = Settings.defaults(page_of(n_features).id).dataset
+

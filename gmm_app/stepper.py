@@ -17,20 +17,21 @@ No mathematics here: numbers come from :mod:`gmm_core` through
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 import streamlit as st
 
 from gmm_app import cursor as cursor_mod
-from gmm_app import engine, figures, state
+from gmm_app import engine, export, figures, sharing, state
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
+from gmm_app.declared import CHART_PIXELS, FIELD, knob_fields
 from gmm_app.formatting import status_line, stop_message
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
-from gmm_core import INIT_METHODS, datasets
+from gmm_app.routing import page as routed_page
+from gmm_app.widgets import setting_widget
 
-PAGE_TITLES = {1: "EM in 1-D", 2: "EM in 2-D"}
+PAGE_TITLES = {n: state.page_of(n).title for n in (1, 2)}
 # (label, action): the labels are part of the interface (tests and the benchmark use them).
 BUTTONS: tuple[tuple[str, str], ...] = (
     ("E-step", "E"),
@@ -45,29 +46,8 @@ PAUSE_LABEL = "Pause"
 PLAY_INTERVAL_S = 0.15
 """Seconds between two half-steps while Play runs."""
 
-COVARIANCE_LABELS = {
-    1: {"full": "variable variance", "tied": "equal variance"},
-    2: {
-        "full": "full",
-        "tied": "tied (one shared)",
-        "diag": "diagonal",
-        "spherical": "spherical",
-    },
-}
-INIT_LABELS = {
-    "random_from_data": "random data points",
-    "kmeans++": "k-means++ seeding",
-    "kmeans": "k-means result",
-    "random_resp": "random responsibilities",
-    "manual": "manual (you choose the means)",
-}
-# Pixel sizes (width, height) of the main chart for each state.CHART_SIZES choice; the
+# The main chart's pixel size is declared with the chart_size field (CHART_PIXELS); the
 # side panel is SIDE_WIDTH wide and moves below the chart when the window is too narrow.
-CHART_PIXELS = {
-    state.CHART_SIZES[0]: (460, 450),
-    state.CHART_SIZES[1]: (640, 560),
-    state.CHART_SIZES[2]: (860, 680),
-}
 SIDE_WIDTH = 330
 # The charts are live_chart components (updated in place with Plotly.react, not remounted);
 # the figures carry their own complete styling.
@@ -81,12 +61,11 @@ PLOT_CONFIG = {
 # --------------------------------------------------------------------------- page
 def render_stepper(n_features: int) -> None:
     """Draw a stepper page for data of dimension ``n_features`` (1 or 2)."""
-    messages = state.init_page(n_features)
+    state.init_page(n_features)
     uploaded = state.uploaded_dataset(n_features)
     settings = _sidebar(n_features, uploaded)
 
-    for message in messages:
-        st.warning(message)
+    _link_messages(n_features)
     try:
         data = load_data(settings, uploaded)
     except DataError as err:
@@ -108,6 +87,24 @@ def render_stepper(n_features: int) -> None:
     body(n_features, data, settings, outcome, problem)
 
 
+def _link_messages(n_features: int) -> None:
+    """What the link that opened the page could not do: its uploaded data (a box of its own,
+    with the way to the upload page), and every ignored value together in one box."""
+    fallback = state.upload_fallback(n_features)
+    if fallback:
+        with st.container(border=True):
+            st.info(fallback, icon=":material/link_off:")
+            st.page_link(routed_page("your_data"), icon=":material/upload_file:")
+    messages = state.link_messages(n_features)
+    if len(messages) == 1:
+        st.warning(messages[0], icon=":material/link:")
+    elif messages:
+        st.warning(
+            "Parts of this link were not used:\n" + "\n".join(f"- {m}" for m in messages),
+            icon=":material/link:",
+        )
+
+
 def _header(n_features: int, data: LoadedData) -> None:
     n, d = data.X.shape
     if data.trusted:
@@ -123,122 +120,63 @@ def _header(n_features: int, data: LoadedData) -> None:
 # --------------------------------------------------------------------------- sidebar
 def _sidebar(n_features: int, uploaded: state.UploadedData | None) -> state.Settings:
     k = state.keys(n_features)
-    keep = {"persist_state": "session"}
+    data_changed = {"on_change": state.on_data_change, "args": (n_features,)}
     with st.sidebar:
         st.header("Data", anchor=False)
-        dataset = st.selectbox(
-            "Data set",
-            state.dataset_choices(n_features),
-            key=k.dataset,
+        dataset = setting_widget(
+            n_features, "dataset",
+            options=state.dataset_choices(n_features),
             format_func=partial(dataset_title, uploaded=uploaded),
-            **keep,
+            **data_changed,
         )
         state.ensure_knobs(n_features, dataset)
-        spec = None if dataset == state.UPLOADED else datasets.describe(dataset)
-        if spec is not None and spec.knobs:
+        knobs = knob_fields(dataset)
+        if knobs:
             with st.expander("Data set settings"):
-                for knob in spec.knobs:
-                    _knob_widget(knob, k.knob(dataset, knob.name))
+                for knob in knobs:
+                    setting_widget(n_features, knob.name, field=knob,
+                                   key=k.knob(dataset, knob.name), **data_changed)
 
         st.header("Model", anchor=False)
-        st.slider("Components K", state.K_MIN, state.K_MAX, key=k.n_components, **keep)
-        choices = state.COVARIANCE_CHOICES[n_features]
-        st.radio(
-            "Variance" if n_features == 1 else "Covariance type",
-            choices,
-            key=k.covariance_type,
-            format_func=COVARIANCE_LABELS[n_features].get,
-            horizontal=True,
-            help="Equal variance = every component has the same σ (tied)."
-            if n_features == 1
-            else "full: any ellipse; tied: one ellipse shape shared by all; diagonal: "
-            "axis-aligned; spherical: circles.",
-            **keep,
-        )
-        init = st.selectbox(
-            "Initialisation", INIT_METHODS, key=k.init_method,
-            format_func=INIT_LABELS.get, **keep,
-        )
+        setting_widget(n_features, "n_components")
+        if n_features == 1:
+            setting_widget(n_features, "covariance_type", label="Variance", horizontal=True,
+                           help="Equal variance = every component has the same σ (tied).")
+        else:
+            setting_widget(n_features, "covariance_type", horizontal=True)
+        init = setting_widget(n_features, "init_method")
         if init == "manual":
             _manual_means_controls(n_features)
-        st.number_input(
-            "Seed", min_value=0, max_value=state.SEED_MAX, step=1, key=k.seed,
-            help="Drives the random initialisation: the same seed gives the same run.",
-            **keep,
-        )
+        setting_widget(n_features, "seed")
         with st.expander("Regularisation and stopping"):
-            st.number_input(
-                "reg_covar", min_value=0.0, max_value=state.REG_COVAR_MAX, step=1e-6,
-                format="%.1e", key=k.reg_covar,
-                help="Added to every variance after each M-step. 0 lets a component "
-                "collapse onto a point.",
-                **keep,
-            )
-            st.number_input(
-                "Tolerance", min_value=state.TOL_MIN, max_value=state.TOL_MAX, step=1e-4,
-                format="%.1e", key=k.tol,
-                help="EM stops when the log-likelihood per point changes by less.",
-                **keep,
-            )
-            st.number_input(
-                "Maximum iterations", min_value=state.MAX_ITER_MIN,
-                max_value=state.MAX_ITER_MAX, step=1, key=k.max_iter, **keep,
-            )
+            for name in ("reg_covar", "tol", "max_iter"):
+                setting_widget(n_features, name)
     return state.read_settings(n_features)
 
 
 def _display_controls(n_features: int, data: LoadedData | None) -> None:
-    k = state.keys(n_features)
-    keep = {"persist_state": "session"}
     with st.sidebar:
         st.header("Display", anchor=False)
-        st.select_slider("Chart size", state.CHART_SIZES, key=k.chart_size, **keep)
+        setting_widget(n_features, "chart_size")
         if n_features == 2:
-            st.toggle("Mixture density contours", key=k.contours, **keep)
-            st.toggle(
-                "Reveal the true components",
-                key=k.truth,
-                disabled=data is None or data.true_params is None,
-                help="Dotted: the 2\u03c3 ellipses of the mixture that generated the data "
-                "(synthetic Gaussian data only).",
-                **keep,
-            )
-        st.caption("The address bar holds these settings: copy it to share this view.")
-
-
-def _knob_widget(knob: datasets.Knob, key: str) -> None:
-    keep = {"persist_state": "session"}
-    if knob.is_integer and knob.max - knob.min > 100:
-        st.number_input(
-            knob.label, min_value=knob.min, max_value=knob.max, step=knob.step, key=key,
-            help=knob.help, **keep,
-        )
-    else:
-        st.slider(
-            knob.label, min_value=knob.min, max_value=knob.max, step=knob.step, key=key,
-            help=knob.help, **keep,
+            setting_widget(n_features, "contours")
+            setting_widget(n_features, "truth", disabled=data is None or data.true_params is None)
+        st.caption(
+            "A link holds all of this view: data, model, step, display, inspected point and "
+            "tab. Use 'Copy link' beside the chart, or copy the address bar."
         )
 
 
 def _manual_means_controls(n_features: int) -> None:
     k = state.keys(n_features)
-    st.text_input(
-        "Starting means",
-        key=k.manual_means,
+    setting_widget(
+        n_features, "manual_means",
         placeholder="e.g. 1, 2; 4, 5" if n_features == 2 else "e.g. -2, 0, 3",
-        help="Numbers separated by commas"
-        + ("; a semicolon between points." if n_features == 2 else "."),
-        persist_state="session",
     )
     error = state.means_error(n_features)
     if error:
         st.error(error)
-    st.radio(
-        "A click on a data point",
-        (state.CLICK_SETS_MEAN, state.CLICK_INSPECTS),
-        key=k.click_mode,
-        persist_state="session",
-    )
+    setting_widget(n_features, "click_mode")
     st.button("Clear the means", key=k.button("clear_means"),
               on_click=state.clear_means, args=(n_features,))
 
@@ -284,23 +222,27 @@ def _stepper_body(
 
     k = state.keys(n_features)
     cursor = state.get_cursor(n_features, len(phases))
-    state.sync_query(replace(settings, step=cursor))
+    # The view as it is now (the fragment's own widgets may have changed since the page ran).
+    shown = state.read_settings(n_features).replace(step=cursor)
+    state.sync_query(shown)
     st.markdown(f"##### {status_line(history, cursor)}", anchors=False)
     view = engine.step_view(data.X, history, cursor)
-    chart_width, chart_height = CHART_PIXELS[state.chart_size(n_features)]
+    chart_width, chart_height = CHART_PIXELS[shown.chart_size]
     row = st.container(horizontal=True, gap="small")
     left = row.container(width=chart_width)
     right = row.container(width=SIDE_WIDTH)
     # The main chart first: its update reaches the browser before the side panel's.
     with left:
         _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
+        sharing.share_controls(n_features, state.share_link(shown))
+        export.render_downloads(n_features, data, shown, history, cursor)
     with right:
         if last > 0:
             st.slider(
                 "History: drag to any half-step",
                 0,
                 last,
-                key=k.step,
+                key=k.field("step"),
                 on_change=state.set_notice,
                 args=(n_features, None),
                 persist_state="session",
@@ -318,14 +260,17 @@ def _stepper_body(
         live_chart(
             figures.loglik_figure(history.log_likelihoods, phases, cursor,
                                   uirevision=data.key, width=SIDE_WIDTH),
-            key=k.chart + ".ll",
+            key=k.chart_ll,
             config=PLOT_CONFIG,
             defer=True,
         )
         # State tracking on (on_change="rerun"), so that a click on a point can open
         # the "Inspect a point" tab.
+        tab = FIELD["tab"]
         params_tab, inspect_tab = st.tabs(
-            [state.PARAMETERS_TAB, state.INSPECT_TAB], key=k.tabs, on_change="rerun"
+            [tab.labels["parameters"], tab.labels["inspect"]],
+            key=k.field("tab"),
+            on_change="rerun",
         )
         with params_tab:
             table = figures.parameter_table(view.params, view.nk)
@@ -392,7 +337,8 @@ def _main_chart(
     colours = blend_colours(view.resp, X.shape[0])
     inspected = state.get_inspected(n_features, X.shape[0])
     if n_features == 2:
-        show_density, show_truth = state.display_options(n_features)
+        show_density = state.view_value(n_features, "contours")
+        show_truth = state.view_value(n_features, "truth")
         fig = figures.figure_2d(
             X,
             view.params,
@@ -458,14 +404,9 @@ def _chart_legend(n_features: int, has_resp: bool) -> str:
 
 
 def _inspector(n_features: int, data: LoadedData, view: engine.StepView) -> None:
-    k = state.keys(n_features)
     n = data.X.shape[0]
-    st.number_input(
-        f"Point number (0 to {n - 1})",
-        min_value=0,
-        max_value=n - 1,
-        step=1,
-        key=k.inspect,
+    setting_widget(
+        n_features, "inspect", label=f"Point number (0 to {n - 1})", max_value=n - 1,
         placeholder="click a point, or type its number",
     )
     index = state.get_inspected(n_features, n)
@@ -492,7 +433,7 @@ def _waiting_for_means(
 ) -> None:
     st.info(problem)
     k = state.keys(n_features)
-    width, height = CHART_PIXELS[state.chart_size(n_features)]
+    width, height = CHART_PIXELS[state.view_value(n_features, "chart_size")]
     fig = figures.data_figure(
         data.X, settings.manual_means, data.feature_names, width=width, height=height
     )

@@ -3,7 +3,7 @@
 Flow of a run of the page (:func:`render_your_data`):
 
 1. If this session already sent data to a stepper page, a box at the top names it, links to
-   the page, and offers the current fit as downloads (:func:`render_downloads`).
+   the page, and offers the current fit as downloads (:func:`gmm_app.export.render_downloads`).
 2. The user uploads a CSV / TSV / TXT file (at most :data:`~gmm_app.upload.MAX_UPLOAD_MB`
    MB) or pastes text. :mod:`gmm_app.upload` reads it; the page shows a preview (first rows,
    row and column counts, what the parser decided) or the parser's message.
@@ -22,17 +22,16 @@ Safety rules kept here:
   cached with ``st.cache_data`` keyed by a SHA-256 of the uploaded bytes (or pasted text),
   so another session can only hit the cache with the very same content.
 
-No mathematics here: numbers come from :mod:`gmm_core`, parsing and export from
-:mod:`gmm_app.upload`.
+No mathematics here: numbers come from :mod:`gmm_core`, parsing from :mod:`gmm_app.upload`,
+the download files from :mod:`gmm_app.export` (``download_stem``, ``params_document``,
+``points_document`` and ``render_downloads`` are re-exported here for existing callers).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,20 +40,19 @@ import streamlit as st
 
 from gmm_app import engine, routing, state
 from gmm_app.data import DataError, LoadedData, load_data
-from gmm_app.formatting import md_escape, status_line
+from gmm_app.export import download_stem, params_document, points_document, render_downloads
+from gmm_app.formatting import md_escape
 from gmm_app.upload import (
     INTERACTIVE_CAP,
     MAX_UPLOAD_MB,
     ParsedTable,
     Selection,
     UploadError,
-    params_json,
     parse_table,
     parse_text,
-    responsibilities_csv,
     select_columns,
 )
-from gmm_core import EMHistory, GMMParams, predict, predict_proba
+from gmm_core import EMHistory
 
 __all__ = [
     "FILE_TYPES",
@@ -72,8 +70,8 @@ __all__ = [
     "stepper_page",
 ]
 
-STEPPER_PAGES: dict[int, str] = {1: "em-1d", 2: "em-2d"}
-"""The ``url_path`` of the stepper page of each dimension (see :func:`gmm_app.routing.pages`)."""
+STEPPER_PAGES: dict[int, str] = {n: state.page_of(n).path for n in (1, 2)}
+"""The ``url_path`` of the stepper page of each dimension (from :data:`gmm_app.declared.PAGES`)."""
 FILE_TYPES: tuple[str, ...] = ("csv", "tsv", "txt")
 """File extensions the uploader accepts."""
 PASTED_NAME = "pasted data"
@@ -88,27 +86,15 @@ DIMENSION_2D = "2-D: two columns"
 DIMENSION_1D = "1-D: one column"
 NO_LABEL_TEXT = "(none)"
 
-# Widget keys of this page. Column widgets get a suffix derived from the column names, so
-# that a different table starts with fresh choices.
-_KEY = "your_data"
+# Widget keys of this page come from gmm_app.state (key(...)). Column widgets get a suffix
+# derived from the column names, so that a different table starts with fresh choices.
+_PAGE = "your_data"
 _CACHE_TTL_S = 30 * 60  # parsed uploads stay in the server's memory for at most this long
 
 _NON_FINITE_TEXT = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
-_UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 # --------------------------------------------------------------------------- pure helpers
-def download_stem(name: str) -> str:
-    """A safe file-name stem from a user's data-set name (letters, digits, ``.``, ``_``, ``-``).
-
-    ``"old faithful.csv"`` gives ``"old_faithful"``; a name with nothing usable gives
-    ``"data"``.
-    """
-    stem = re.sub(r"\.(csv|tsv|txt)$", "", str(name), flags=re.IGNORECASE)
-    stem = _UNSAFE_FILE_CHARS.sub("_", stem).strip("._-")[:60]
-    return stem or "data"
-
-
 def _cell_text(value: Any) -> str:
     """One preview cell as text: numbers as written, missing and non-finite values empty."""
     if value is None or value is pd.NA or value is pd.NaT:
@@ -156,97 +142,13 @@ def preview_frame(frame: pd.DataFrame, n_rows: int = PREVIEW_ROWS) -> pd.DataFra
     return out
 
 
-def params_document(
-    data: LoadedData, settings: state.Settings, history: EMHistory, cursor: int
-) -> str:
-    """The parameters of half-step ``cursor`` of a run, with the run's settings, as JSON.
-
-    Parameters
-    ----------
-    data : LoadedData
-        The data the run was fitted to, X of shape (N, D).
-    settings : gmm_app.state.Settings
-        The run's settings.
-    history : gmm_core.EMHistory
-        The run.
-    cursor : int
-        The half-step, ``0 <= cursor < len(history.steps)``.
-
-    Returns
-    -------
-    str
-        See :func:`gmm_app.upload.params_json`: "weights" (K,), "means" (K, D),
-        "covariances" (K, D, D), "log_likelihood", "iteration" and "settings".
-    """
-    step = history.steps[cursor]
-    run_settings: dict[str, Any] = {
-        "data": data.title,
-        "features": list(data.feature_names),
-        "n_points": int(data.X.shape[0]),
-        "n_components": settings.n_components,
-        "covariance_type": settings.covariance_type,
-        "init_method": settings.init_method,
-        "seed": settings.seed,
-        "reg_covar": settings.reg_covar,
-        "tol": settings.tol,
-        "max_iter": settings.max_iter,
-        "half_step": int(cursor),
-        "phase": step.phase,
-        "run_stop_reason": history.stop_reason,
-    }
-    if settings.init_method == "manual":
-        run_settings["manual_means"] = [list(m) for m in settings.manual_means]
-    return params_json(
-        step.params.to_dict(),
-        log_likelihood=step.log_likelihood,
-        iteration=step.iteration,
-        settings=run_settings,
-    )
-
-
-def points_document(
-    X: np.ndarray,
-    feature_names: tuple[str, ...],
-    params: GMMParams,
-    labels: np.ndarray | None = None,
-    label_names: tuple[str, ...] | None = None,
-) -> str:
-    """The points with their responsibilities under ``params`` and hard labels, as CSV.
-
-    Parameters
-    ----------
-    X : numpy.ndarray
-        Shape (N, D).
-    feature_names : tuple of str
-        Length D.
-    params : gmm_core.GMMParams
-        K components; the responsibilities are ``gmm_core.predict_proba(X, params)`` and the
-        hard labels ``gmm_core.predict(X, params)`` (written 1 … K).
-    labels : numpy.ndarray, optional
-        Shape (N,), int codes into ``label_names``: the user's label column.
-    label_names : tuple of str, optional
-
-    Returns
-    -------
-    str
-        See :func:`gmm_app.upload.responsibilities_csv` (formula-escaped text cells).
-    """
-    resp = predict_proba(X, params)
-    hard = predict(X, params)
-    values = None
-    if labels is not None and label_names is not None:
-        values = [label_names[int(code)] for code in labels]
-    return responsibilities_csv(X, feature_names, resp, hard, values)
-
-
 def stepper_page(n_features: int) -> Any:
     """The ``st.Page`` of the "EM in 1-D" or "EM in 2-D" page, as the app's navigation has it.
 
     A page object (rather than a file path) works for ``st.switch_page`` and ``st.page_link``
     whatever the main script is: ``app.py``, or a page file opened directly.
     """
-    url_path = STEPPER_PAGES[n_features]
-    return next(page for page in routing.pages() if page.url_path == url_path)
+    return routing.page(state.page_of(n_features).id)
 
 
 # --------------------------------------------------------------------------- cached reading
@@ -275,9 +177,8 @@ class TablePreview:
     notes: tuple[str, ...]
 
 
-def _content_key(content: bytes | str) -> str:
-    raw = content.encode("utf-8", "surrogatepass") if isinstance(content, str) else content
-    return ("text:" if isinstance(content, str) else "file:") + hashlib.sha256(raw).hexdigest()
+def _key(*parts: str) -> str:
+    return state.widget_key(_PAGE, *parts)
 
 
 # The leading-underscore argument is not hashed by Streamlit: ``content_key`` (a SHA-256 of
@@ -336,14 +237,14 @@ def render_your_data() -> None:
         "Data from",
         (SOURCE_UPLOAD, SOURCE_PASTE),
         horizontal=True,
-        key=f"{_KEY}.source",
+        key=_key("source"),
         persist_state="session",
     )
     got = _read_input(source)
     if got is None:
         return
     content, name = got
-    key = _content_key(content)
+    key = state.content_key(content)
     try:
         preview = _preview(key, name, content)
     except UploadError as err:
@@ -385,7 +286,7 @@ def _read_input(source: str) -> tuple[bytes | str, str] | None:
         uploaded = st.file_uploader(
             f"A CSV, TSV or TXT file, up to {MAX_UPLOAD_MB} MB",
             type=list(FILE_TYPES),
-            key=f"{_KEY}.file",
+            key=_key("file"),
             max_upload_size=MAX_UPLOAD_MB,
             help="A table with one row per line. Spreadsheets: save as “CSV UTF-8” first.",
         )
@@ -399,7 +300,7 @@ def _read_input(source: str) -> tuple[bytes | str, str] | None:
         return uploaded.getvalue(), uploaded.name
     text = st.text_area(
         "Paste a table: one row per line, values separated by commas, semicolons, tabs or spaces",
-        key=f"{_KEY}.paste",
+        key=_key("paste"),
         height=220,
         placeholder="eruptions,waiting\n3.6,79\n1.8,54\n3.333,74\n…",
         help="Press Ctrl+Enter (or click outside the box) to read the text.",
@@ -433,13 +334,12 @@ def _column_controls(
     if not numeric:  # the parser refuses such tables; kept as a guard
         st.error("This table has no column of numbers. Upload a table with numeric columns.")
         return None
-    token = hashlib.sha256("\x00".join(preview.columns).encode("utf-8", "replace")).hexdigest()
-    token = token[:12]
+    token = state.content_key("\x00".join(preview.columns)).removeprefix("text:")[:12]
     cols = st.columns([1.1, 1, 1, 1], gap="medium")
     with cols[0]:
         if len(numeric) >= 2:
             dimension = st.radio(
-                "Fit in", (DIMENSION_2D, DIMENSION_1D), key=f"{_KEY}.dimension.{token}"
+                "Fit in", (DIMENSION_2D, DIMENSION_1D), key=_key("dimension", str(token))
             )
         else:
             dimension = DIMENSION_1D
@@ -449,7 +349,7 @@ def _column_controls(
         x = st.selectbox(
             "Horizontal axis (x)" if two_d else "Column",
             numeric,
-            key=f"{_KEY}.x.{token}",
+            key=_key("x", str(token)),
         )
     y = None
     if two_d:
@@ -457,7 +357,7 @@ def _column_controls(
             y = st.selectbox(
                 "Vertical axis (y)",
                 [c for c in numeric if c != x],
-                key=f"{_KEY}.y.{token}",
+                key=_key("y", str(token)),
             )
     features = (x,) if y is None else (x, y)
     with cols[3 if two_d else 2]:
@@ -465,12 +365,12 @@ def _column_controls(
             "Label column (optional)",
             [None, *[c for c in preview.columns if c not in features]],
             format_func=lambda c: NO_LABEL_TEXT if c is None else c,
-            key=f"{_KEY}.label.{token}",
+            key=_key("label", str(token)),
             help="Known groups, e.g. species, to compare the clusters with. Not used by EM.",
         )
     standardise = st.checkbox(
         "Standardise (mean 0, standard deviation 1 for each column)",
-        key=f"{_KEY}.standardise",
+        key=_key("standardise"),
         help="Puts columns on the same scale: useful when their units differ a lot.",
     )
     seed = 0
@@ -479,9 +379,9 @@ def _column_controls(
             st.number_input(
                 f"Seed of the random subsample (more than {INTERACTIVE_CAP:,} rows)",
                 min_value=0,
-                max_value=state.SEED_MAX,
+                max_value=int(state.FIELD["seed"].hi or 0),
                 step=1,
-                key=f"{_KEY}.subsample_seed",
+                key=_key("subsample_seed"),
             )
         )
     return features, label_column, bool(standardise), seed
@@ -502,11 +402,11 @@ def _show_selection(selection: Selection, name: str) -> None:
         f" ({', '.join(extra)})" if extra else ""
     )
     st.success(md_escape(summary + "."), icon=":material/check_circle:")
-    page = "EM in 2-D" if d == 2 else "EM in 1-D"
+    page = state.page_of(d).title
     if st.button(
         USE_LABEL,
         type="primary",
-        key=f"{_KEY}.use",
+        key=_key("use"),
         icon=":material/arrow_forward:",
         help=f"Opens “{page}” with this data selected.",
     ):
@@ -526,7 +426,7 @@ def _show_selection(selection: Selection, name: str) -> None:
 
 # --------------------------------------------------------------------------- data in use
 def _in_use_box(n_features: int, uploaded: state.UploadedData) -> None:
-    page = f"EM in {n_features}-D"
+    page = state.page_of(n_features).title
     with st.container(border=True):
         n = uploaded.X.shape[0]
         features = " and ".join(f"“{f}”" for f in uploaded.feature_names)
@@ -539,7 +439,7 @@ def _in_use_box(n_features: int, uploaded: state.UploadedData) -> None:
             )
             st.button(
                 "Forget this data",
-                key=f"{_KEY}.forget.{n_features}",
+                key=_key("forget", str(n_features)),
                 on_click=state.clear_uploaded_dataset,
                 args=(n_features,),
                 help=f"Removes it from {page}; the built-in data sets stay.",
@@ -547,7 +447,7 @@ def _in_use_box(n_features: int, uploaded: state.UploadedData) -> None:
         if isinstance(run, str):
             st.caption(md_escape(run))
         else:
-            render_downloads(n_features, *run, key_prefix=_KEY)
+            render_downloads(n_features, *run, place="your_data")
 
 
 def _stepper_settings(n_features: int) -> state.Settings | None:
@@ -562,7 +462,7 @@ def _current_run(
     n_features: int, uploaded: state.UploadedData
 ) -> tuple[LoadedData, state.Settings, EMHistory, int] | str:
     """The run the stepper page shows on the uploaded data, or a sentence saying why none."""
-    page = f"EM in {n_features}-D"
+    page = state.page_of(n_features).title
     settings = _stepper_settings(n_features)
     if settings is None:
         return f"Open {page} to fit a mixture; the fit can then be downloaded here."
@@ -583,70 +483,3 @@ def _current_run(
         return outcome.error or "EM could not start on this data."
     cursor = state.get_cursor(n_features, len(outcome.history.steps))
     return data, settings, outcome.history, cursor
-
-
-def render_downloads(
-    n_features: int,
-    data: LoadedData,
-    settings: state.Settings,
-    history: EMHistory,
-    cursor: int,
-    *,
-    key_prefix: str = _KEY,
-) -> None:
-    """Download buttons for the fit shown at half-step ``cursor`` of a run on uploaded data.
-
-    The parameters (JSON) and the points with their responsibilities under those parameters
-    and hard labels (CSV). The files are built only when a button is clicked. Usable on any
-    page (the stepper page can call it with its own ``key_prefix``).
-
-    Parameters
-    ----------
-    n_features : int
-        1 or 2.
-    data : LoadedData
-        The run's data, X of shape (N, D).
-    settings : gmm_app.state.Settings
-    history : gmm_core.EMHistory
-    cursor : int
-        The shown half-step.
-    key_prefix : str
-        Prefix of the buttons' widget keys.
-    """
-    step = history.steps[cursor]
-    uploaded = state.uploaded_dataset(n_features)
-    labels = label_names = None
-    if uploaded is not None and data.key == f"upload:{uploaded.content_key}":
-        labels, label_names = uploaded.labels, uploaded.label_names
-    stem = download_stem(uploaded.name if uploaded is not None else data.dataset)
-    st.caption(f"Fit shown on EM in {n_features}-D: {status_line(history, cursor)}")
-    collapsed = history.collapse is not None and cursor == len(history.steps) - 1
-    with st.container(horizontal=True, gap="small"):
-        st.download_button(
-            "Parameters (JSON)",
-            data=partial(params_document, data, settings, history, cursor),
-            file_name=f"{stem}-gmm-parameters.json",
-            mime="application/json",
-            on_click="ignore",
-            key=f"{key_prefix}.download.{n_features}.json",
-            icon=":material/download:",
-            help="Weights, means, covariances, log-likelihood, iteration and settings of "
-            "the half-step shown.",
-        )
-        st.download_button(
-            "Points and responsibilities (CSV)",
-            data=partial(
-                points_document, data.X, data.feature_names, step.params, labels, label_names
-            ),
-            file_name=f"{stem}-gmm-responsibilities.csv",
-            mime="text/csv",
-            on_click="ignore",
-            key=f"{key_prefix}.download.{n_features}.csv",
-            icon=":material/download:",
-            disabled=collapsed,
-            help="Undefined where a component has collapsed: go Back one step first."
-            if collapsed
-            else "Each point, its responsibility for every component under the parameters "
-            "shown (resp_1 … resp_K), the most responsible component (hard_label) and "
-            "your label column, if any.",
-        )

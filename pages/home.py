@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from gmm_app.routing import ensure_app_navigation
+from gmm_app.routing import ensure_app_navigation, page
 
 ensure_app_navigation()
 
@@ -14,9 +14,8 @@ st.markdown(
 )
 
 with st.container(horizontal=True, gap="medium"):
-    st.page_link("pages/em-1d.py", label="EM in 1-D", icon=":material/show_chart:")
-    st.page_link("pages/em-2d.py", label="EM in 2-D", icon=":material/bubble_chart:")
-    st.page_link("pages/your-data.py", label="Your data", icon=":material/upload_file:")
+    for page_id in ("em1d", "em2d", "your_data"):
+        st.page_link(page(page_id))
 
 left, right = st.columns(2, gap="large")
 with left:
@@ -97,4 +96,4 @@ st.markdown(
     "convergence** and **Play** to watch the whole climb.\n"
     "5. Click a point to see its E-step with live numbers."
 )
-st.page_link("pages/em-2d.py", label="Start with EM in 2-D", icon=":material/arrow_forward:")
+st.page_link(page("em2d"), label="Start with EM in 2-D", icon=":material/arrow_forward:")

@@ -473,8 +473,8 @@ def _fitted_run(rng_seed: int = 1):
     X = np.vstack([rng.normal([0, 0], 1, (40, 2)), rng.normal([5, 4], 0.8, (30, 2))])
     params0 = initialize(X, 2, "kmeans++", np.random.default_rng(0))
     history = run_em(X, params0, max_iter=5)
-    settings = state.Settings(
-        n_features=2, dataset=state.UPLOADED, n_components=2, init_method="kmeans++", max_iter=5
+    settings = state.Settings.defaults("em2d").replace(
+        knobs={}, dataset=state.UPLOADED, n_components=2, init_method="kmeans++", max_iter=5
     )
     data = LoadedData(
         X=X,

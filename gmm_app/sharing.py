@@ -1,0 +1,94 @@
+"""Share a view: a "Copy link" button, and the link shown as text and as a QR code.
+
+The link is :func:`gmm_app.state.share_link` of the view shown (the address bar holds the
+same). The QR code is drawn here, on the server, by ``segno`` (pure Python), as SVG: no
+request leaves the machine. The copy button is a tiny HTML component; its script writes
+the link with the Clipboard API, or, where the browser refuses it (plain http on another
+machine than localhost), with the older ``execCommand("copy")``.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+
+import segno
+import streamlit as st
+
+from gmm_app import state
+
+COPY_LABEL = "Copy link"
+QR_LABEL = "Link and QR code"
+COPIED_TEXT = "Copied \u2713"
+
+_COPY_HTML = """<!doctype html><html><head><meta charset="utf-8"><style>
+body {{ margin: 0; font-family: "Source Sans Pro", "Source Sans 3", sans-serif; }}
+button {{ font: inherit; font-size: 14px; padding: 5px 12px; border-radius: 8px;
+  border: 1px solid rgba(49, 51, 63, 0.2); background: #fff; color: rgb(49, 51, 63);
+  cursor: pointer; }}
+button:hover {{ border-color: #ff4b4b; color: #ff4b4b; }}
+span {{ font-size: 13px; color: #21794a; margin-left: 6px; }}
+</style></head><body>
+<button id="copy" type="button" title="Puts the link to this view on the clipboard">{label}</button>
+<span id="done" aria-live="polite"></span>
+<script>
+const link = {link};
+const done = document.getElementById("done");
+function fallback() {{
+  const area = document.createElement("textarea");
+  area.value = link; document.body.appendChild(area); area.select();
+  let ok = false; try {{ ok = document.execCommand("copy"); }} catch (e) {{ ok = false; }}
+  area.remove(); return ok;
+}}
+document.getElementById("copy").addEventListener("click", async () => {{
+  let ok = false;
+  try {{ await navigator.clipboard.writeText(link); ok = true; }} catch (e) {{ ok = fallback(); }}
+  done.textContent = ok ? {copied} : "Select the link under 'Link and QR code' to copy it.";
+}});
+</script></body></html>"""
+
+
+def qr_svg(text: str, scale: int = 5) -> str:
+    """A QR code of ``text`` as an SVG document (error correction M, 4-module quiet zone).
+
+    Parameters
+    ----------
+    text : str
+        What the code holds (a link).
+    scale : int
+        Pixels per module.
+
+    Returns
+    -------
+    str
+        ``<svg ...>...</svg>``, black on white.
+    """
+    # Level M restores up to ~15 % of the modules: enough for a projected, photographed code,
+    # while keeping the code small enough to read from the back of a lecture room.
+    code = segno.make(text, error="m", micro=False)
+    out = io.BytesIO()
+    code.save(out, kind="svg", scale=scale, border=4, xmldecl=False, dark="#000",
+              light="#fff", title="Link to this view")
+    return out.getvalue().decode("utf-8")
+
+
+def copy_button_html(link: str) -> str:
+    """The copy button's document; the link travels as a JSON string literal."""
+    # json.dumps gives a valid JavaScript string; "</" is broken so the text cannot end
+    # the script element.
+    literal = json.dumps(link).replace("</", "<\\/")
+    return _COPY_HTML.format(label=html.escape(COPY_LABEL), link=literal,
+                             copied=json.dumps(COPIED_TEXT))
+
+
+def share_controls(page: state.PageRef, link: str) -> None:
+    """Draw "Copy link" and a "Link and QR code" popover for ``link`` (the view's link)."""
+    with st.container(horizontal=True, gap="small", vertical_alignment="center",
+                      key=state.widget_key(page, "share")):
+        # Our own document (the link is JSON-escaped in it), in an iframe that may run it.
+        st.iframe(copy_button_html(link), height=38, width=230)
+        with st.popover(QR_LABEL, icon=":material/qr_code_2:"):
+            st.caption("The link to this view (data, model, step, display, point, tab):")
+            st.code(link, language=None, wrap_lines=True)
+            st.image(qr_svg(link), width=280, caption="Scan to open this view.")
