@@ -35,6 +35,10 @@ class LoadedData:
         The generating mixture of synthetic data.
     key : str
         Identifies the data's content: the cache key of runs on it.
+    labels : ndarray of int, shape (N,), or None
+        Known label of each point (an uploaded label column), codes into ``label_names``.
+    label_names : tuple of str, or None
+        User text: show it as text only.
     """
 
     X: np.ndarray
@@ -45,6 +49,8 @@ class LoadedData:
     trusted: bool
     true_params: GMMParams | None
     key: str
+    labels: np.ndarray | None = None
+    label_names: tuple[str, ...] | None = None
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -85,6 +91,8 @@ def load_data(settings: Settings, uploaded: UploadedData | None) -> LoadedData:
             trusted=False,
             true_params=None,
             key=uploaded.data_key,
+            labels=uploaded.labels if uploaded.label_names is not None else None,
+            label_names=uploaded.label_names,
         )
     knob_items = tuple(sorted(dict(settings.knobs).items()))
     try:

@@ -144,6 +144,7 @@ def figure_2d(
     uirevision: str = "run",
     width: int | None = None,
     height: int = 500,
+    label_codes: np.ndarray | None = None,
 ) -> go.Figure:
     """The 2-D stepper chart: points, ellipses, means, optional density and truth.
 
@@ -171,6 +172,9 @@ def figure_2d(
         Same value across half-steps of a run: Plotly keeps the user's zoom.
     width, height : int
         Size in px (width None: as wide as the container).
+    label_codes : ndarray of int, shape (N,), or None
+        A known label of each point (e.g. the user's label column), drawn as the point's
+        marker shape (:func:`label_symbols`).
 
     Returns
     -------
@@ -198,6 +202,9 @@ def figure_2d(
             "hovertemplate": "point #%{pointNumber}<br>(%{x:.3g}, %{y:.3g})<extra></extra>",
         }
     ]
+    if label_codes is not None:
+        data[TRACE_POINTS]["marker"]["symbol"] = label_symbols(label_codes)
+        data[TRACE_POINTS]["marker"]["size"] = _marker_size(X.shape[0]) + 2
     if density is not None:
         gx, gy, z = density
         z = np.asarray(z, dtype=float)
@@ -290,6 +297,25 @@ def figure_2d(
     layout["yaxis"] = _axis(escape_text(feature_names[1]), padded_range(X[:, 1]))
     layout["margin"]["t"] = 12
     return _figure(data, layout)
+
+
+LABEL_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("circle", "\u25cf"), ("square", "\u25a0"), ("diamond", "\u25c6"),
+    ("triangle-up", "\u25b2"), ("cross", "\u271a"), ("x", "\u2716"), ("star", "\u2605"),
+    ("triangle-down", "\u25bc"), ("pentagon", "\u2b1f"), ("hexagon", "\u2b22"),
+)
+"""Plotly marker symbols for known labels (all drawn by WebGL too), with a text glyph each."""
+
+
+def label_symbols(codes: np.ndarray) -> list[str]:
+    """The marker symbol of each point's label code (shapes repeat after 10 labels)."""
+    names = [name for name, _ in LABEL_SYMBOLS]
+    return [names[int(c) % len(names)] for c in np.asarray(codes).ravel()]
+
+
+def label_glyph(code: int) -> str:
+    """The text glyph of a label code's marker shape (for legends)."""
+    return LABEL_SYMBOLS[int(code) % len(LABEL_SYMBOLS)][1]
 
 
 def _inspected_trace_2d(X: np.ndarray, inspected: int | None) -> dict:

@@ -20,11 +20,15 @@ the old mode, so the tests exercise this path on every run.)
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from gmm_app.declared import PAGE, PAGES
+
+APP_DIR = Path(__file__).resolve().parents[1]
+"""The folder of ``app.py`` (the page files are in its ``pages/``)."""
 
 PAGE_CONFIG: dict[str, Any] = {
     "page_title": "Gaussian mixtures and EM, step by step",
@@ -40,8 +44,11 @@ def pages() -> list[Any]:
 
     Add a page there (one ``Page(...)`` entry), with its file named after the url_path.
     """
+    # Absolute file paths: the pages resolve the same whichever script runs (app.py, or a
+    # page file opened directly); a page's identity is its url_path.
     return [
-        st.Page(p.file, title=p.title, icon=p.icon, url_path=p.path, default=not p.path)
+        st.Page(str(APP_DIR / p.file), title=p.title, icon=p.icon, url_path=p.path,
+                default=not p.path)
         for p in PAGES
     ]
 

@@ -21,11 +21,11 @@ from functools import partial
 
 import streamlit as st
 
+from gmm_app import agreement, engine, export, figures, sharing, state
 from gmm_app import cursor as cursor_mod
-from gmm_app import engine, export, figures, sharing, state
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
 from gmm_app.declared import CHART_PIXELS, FIELD, knob_fields
-from gmm_app.formatting import status_line, stop_message
+from gmm_app.formatting import fmt_number, md_escape, status_line, stop_message
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
 from gmm_app.routing import page as routed_page
@@ -235,6 +235,7 @@ def _stepper_body(
     with left:
         _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
         sharing.share_controls(n_features, state.share_link(shown))
+        _label_agreement(n_features, data, view)
         export.render_downloads(n_features, data, shown, history, cursor)
     with right:
         if last > 0:
@@ -351,6 +352,7 @@ def _main_chart(
             uirevision=data.key,
             width=size[0],
             height=size[1],
+            label_codes=data.labels,
         )
         data_curve = figures.TRACE_POINTS
     else:
@@ -379,6 +381,34 @@ def _main_chart(
         on_select=partial(state.on_chart_select, n_features, data_curve),
     )
     st.caption(_chart_legend(n_features, view.resp is not None))
+
+
+def _label_agreement(n_features: int, data: LoadedData, view: engine.StepView) -> None:
+    """The data's own label column against the fitted clusters of the shown half-step."""
+    if data.labels is None or data.label_names is None:
+        return
+    st.markdown("**Your label column and the fitted clusters**")
+    if n_features == 2:  # label names are user text: escaped, never Markdown
+        shapes = ", ".join(
+            f"{figures.label_glyph(code)} {name}" for code, name in enumerate(data.label_names)
+        )
+        st.caption(md_escape(f"Marker shapes show your labels: {shapes}."))
+    if view.resp is None:
+        st.caption("After the first E-step, each point's fitted cluster is compared with its "
+                   "label here.")
+        return
+    clusters = view.resp.argmax(axis=1)  # the most responsible component: the hard label
+    ari = agreement.adjusted_rand_index(data.labels, clusters)
+    st.markdown(
+        f"Adjusted Rand index **{fmt_number(ari, 3)}** "
+        "(1: the clusters group the points exactly as your labels do; about 0: no better "
+        "than chance; the numbering of the clusters does not matter)."
+    )
+    st.dataframe(
+        agreement.confusion_frame(data.labels, data.label_names, clusters,
+                                  view.params.n_components),
+        hide_index=True,
+    )
 
 
 def _chart_legend(n_features: int, has_resp: bool) -> str:

@@ -435,3 +435,81 @@ def test_every_data_set_runs_to_the_end_without_nan(page: str, name: str) -> Non
             assert chart(at, "em2d.chart")["data"][figures.TRACE_TRUTH]["visible"] is True
         at.toggle(key="em2d.contours").set_value(True).run()
         assert chart(at, "em2d.chart")["data"][figures.TRACE_DENSITY]["visible"] is True
+
+
+# --------------------------------------------------------------------------- defaults that teach
+@pytest.mark.parametrize(
+    ("page", "dataset", "k"),
+    [("pages/em-2d.py", "old_faithful", 2), ("pages/em-2d.py", "iris", 3),
+     ("pages/em-2d.py", "penguins", 3), ("pages/em-1d.py", "two_gaussians_1d", 2)],
+)
+def test_k_follows_the_data_set(page: str, dataset: str, k: int) -> None:
+    prefix = "em1d" if "1d" in page else "em2d"
+    # Opened by a link that names the data set only ...
+    at = open_page(page, {"dataset": dataset})
+    assert at.slider(key=f"{prefix}.K").value == k
+    # ... and chosen in the list (from another data set's K).
+    at = open_page(page)
+    other = "blobs" if prefix == "em2d" else "three_gaussians_1d"
+    assert at.selectbox(key=f"{prefix}.dataset").value == other
+    at.slider(key=f"{prefix}.K").set_value(7).run()
+    at.selectbox(key=f"{prefix}.dataset").set_value(dataset).run()
+    assert not at.exception
+    assert at.slider(key=f"{prefix}.K").value == k
+    assert any("K changed (7 \u2192" in i.value for i in at.info)
+    # A link that sets K wins.
+    at = open_page(page, {"dataset": dataset, "K": "5"})
+    assert at.slider(key=f"{prefix}.K").value == 5
+
+
+def test_k_follows_the_number_of_blobs() -> None:
+    at = open_page("pages/em-2d.py", {"dataset": "blobs", "d.n_samples": "200"})
+    assert at.slider(key="em2d.K").value == 3
+    at.slider(key="em2d.knob.blobs.n_clusters").set_value(5).run()
+    assert not at.exception
+    assert at.slider(key="em2d.K").value == 5
+
+
+def test_a_link_to_uploaded_data_says_so_in_the_page() -> None:
+    at = open_page("pages/em-2d.py", {"dataset": state.UPLOADED, "K": "4"})
+    assert at.selectbox(key="em2d.dataset").value == "blobs"
+    assert at.slider(key="em2d.K").value == 4
+    fallback = [i.value for i in at.info if "uploaded data" in i.value]
+    assert fallback
+    assert "Your data" in fallback[0]
+    assert any("your-data" in el.proto.page for el in at.get("page_link"))
+    click(at, "em2d", "E")  # still said after a step: the view is not what the link meant
+    assert any("uploaded data" in i.value for i in at.info)
+
+
+def test_a_copied_link_reproduces_the_whole_view() -> None:
+    at = open_page("pages/em-2d.py", SMALL_2D)
+    at.selectbox(key="em2d.dataset").set_value("anisotropic").run()
+    at.number_input(key="em2d.knob.anisotropic.n_samples").set_value(180).run()
+    at.slider(key="em2d.K").set_value(4).run()
+    at.radio(key="em2d.cov").set_value("diag").run()
+    at.number_input(key="em2d.seed").set_value(11).run()
+    at.slider(key="em2d.step").set_value(7).run()
+    at.toggle(key="em2d.contours").set_value(True).run()
+    at.toggle(key="em2d.truth").set_value(True).run()
+    at.select_slider(key="em2d.size").set_value("large").run()
+    at.number_input(key="em2d.inspect").set_value(12).run()
+    assert not at.exception
+    link = at.get("code")[0].value
+    before = (status(at), chart(at, "em2d.chart"), at.table[0].value)
+    assert link.startswith("/em-2d?")
+
+    from urllib.parse import parse_qsl, urlsplit
+
+    query = dict(parse_qsl(urlsplit(link).query))
+    opened = open_page("pages/em-2d.py", query)
+    assert not opened.warning
+    assert status(opened) == before[0]
+    assert chart(opened, "em2d.chart") == before[1]
+    assert opened.table[0].value.equals(before[2])
+    assert opened.toggle(key="em2d.contours").value is True
+    assert opened.toggle(key="em2d.truth").value is True
+    assert opened.select_slider(key="em2d.size").value == "large"
+    assert opened.number_input(key="em2d.inspect").value == 12
+    assert query["tab"] == "parameters"  # a number typed does not switch the tab
+    assert any("Point **#12**" in m.value for m in opened.markdown)

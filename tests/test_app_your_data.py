@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
+from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 from streamlit.testing.v1 import AppTest
 
@@ -523,3 +524,38 @@ def test_points_document_has_responsibilities_hard_labels_and_escaped_labels() -
     assert np.allclose(values[:, 2:4], resp, atol=1e-12)
     assert np.array_equal(values[:, 4], resp.argmax(axis=1) + 1)
     assert [r[5] for r in body] == ["'=SUM(A1)"] * 40 + ["'@b"] * 30
+
+
+def test_label_column_is_shown_with_its_agreement_with_the_clusters() -> None:
+    at = upload(open_your_data(), "iris.csv", IRIS.read_bytes())
+    ok(selectbox(at, "Horizontal axis (x)").set_value("petal_length").run())
+    ok(selectbox(at, "Vertical axis (y)").set_value("petal_width").run())
+    ok(selectbox(at, "Label column (optional)").set_value("species").run())
+    use_this_data(at, "EM in 2-D")
+    stay_on(at, "pages/em-2d.py")
+    assert at.slider(key="em2d.K").value == 3  # K follows the data: three labels
+    iris = pd.read_csv(IRIS)
+    species = sorted(iris["species"].unique())
+    # Marker shapes: one shape per species, the same shape within a species.
+    symbols = chart(at, "em2d.chart")["data"][figures.TRACE_POINTS]["marker"]["symbol"]
+    assert len(symbols) == 150
+    by_species = {name: {s for s, sp in zip(symbols, iris["species"], strict=True) if sp == name}
+                  for name in species}
+    assert all(len(shapes) == 1 for shapes in by_species.values())
+    assert len({next(iter(s)) for s in by_species.values()}) == 3
+    assert any("Marker shapes show your labels" in unescape(c.value) for c in at.caption)
+
+    ok(at.button(key="em2d.button.run").click().run())
+    table = at.dataframe[-1].value
+    assert list(table["your label"]) == species
+    counts = table.drop(columns="your label").to_numpy()
+    np.testing.assert_array_equal(counts.sum(axis=1), iris["species"].value_counts()[species])
+    # The shown index is the adjusted Rand index of the shown table (scikit-learn as oracle).
+    rows, cols = np.nonzero(counts)
+    a = np.repeat(rows, counts[rows, cols])
+    b = np.repeat(cols, counts[rows, cols])
+    expected = adjusted_rand_score(a, b)
+    shown = next(m.value for m in at.markdown if m.value.startswith("Adjusted Rand index"))
+    value = float(re.search(r"\*\*([0-9.]+)\*\*", shown).group(1))
+    assert value == pytest.approx(expected, abs=1e-3)
+    assert value > 0.3  # far better than chance (petal sizes separate the species)
