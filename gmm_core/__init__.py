@@ -13,13 +13,15 @@ it is built from, so that EM can be run, inspected and taught step by step::
     >>> params = m_step(X, resp, "full", 1e-6)  # M-step: new weights, means, covariances
 """
 
-from gmm_core import datasets
+from gmm_core import datasets, textbook
 from gmm_core._em import (
+    CONVERGENCE_RULES,
     Collapse,
     ComponentCollapseError,
     EMHistory,
     HalfStep,
     aic,
+    aitken_expected_gain,
     bic,
     e_step,
     log_likelihood,
@@ -30,9 +32,16 @@ from gmm_core._em import (
     run_em,
     sample,
     score_samples,
+    twin_components,
     weighted_log_prob,
 )
-from gmm_core._estimator import ConvergenceWarning, GaussianMixture
+from gmm_core._estimator import (
+    ConvergenceWarning,
+    DegenerateFitWarning,
+    GaussianMixture,
+    InvalidParameterError,
+    NotFittedError,
+)
 from gmm_core._init import INIT_METHODS, initialize
 from gmm_core._kmeans import (
     KMeansStep,
@@ -67,18 +76,25 @@ from gmm_core._selection import (
 )
 
 __all__ = [
+    "CONVERGENCE_RULES",
     "COVARIANCE_TYPES",
     "INIT_METHODS",
     "Collapse",
     "ComponentCollapseError",
     "ConvergenceWarning",
+    "DegenerateFitWarning",
     "CovarianceType",
     "EMHistory",
     "GMMParams",
     "GaussianMixture",
     "HalfStep",
+    "InvalidParameterError",
+    "NotFittedError",
     "aic",
+    "aitken_expected_gain",
     "datasets",
+    "textbook",
+    "twin_components",
     "bic",
     "e_step",
     "initialize",

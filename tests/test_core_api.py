@@ -29,6 +29,7 @@ from gmm_core import (
     n_parameters,
     run_em,
     sample,
+    textbook,
 )
 
 PACKAGE = Path(gmm_core.__file__).parent
@@ -399,7 +400,8 @@ def test_history_structure(rng, blobs):
             assert step.params.allclose(before.params, rtol=0)
             assert step.log_likelihood == before.log_likelihood
     for step in hist.steps:  # each entry's log-likelihood is that of its own parameters
-        assert step.log_likelihood == pytest.approx(log_likelihood(blobs, step.params), rel=1e-10)
+        expected = textbook.log_likelihood(blobs, step.params)
+        assert step.log_likelihood == pytest.approx(expected, rel=1e-10)
 
 
 def test_m_entries_are_the_m_step_of_the_previous_e_step(rng, blobs):
@@ -408,9 +410,9 @@ def test_m_entries_are_the_m_step_of_the_previous_e_step(rng, blobs):
     hist = run_em(blobs, params0, covariance_type="diag", reg_covar=1e-4, tol=0.0, max_iter=3)
 
     for e, m in zip(hist.steps[1::2], hist.steps[2::2], strict=True):
-        resp, ll = e_step(blobs, e.params)
+        resp, ll = textbook.e_step(blobs, e.params)
         assert ll == pytest.approx(e.log_likelihood, rel=1e-11)
-        expected = m_step(blobs, resp, "diag", reg_covar=1e-4)
+        expected = textbook.m_step(blobs, resp, "diag", reg_covar=1e-4)
         assert m.params.allclose(expected, rtol=1e-9, atol=1e-12)
 
 
@@ -494,12 +496,17 @@ def test_estimator_fit_and_fitted_attributes(blobs, covariance_type):
 
     assert gm.weights_.shape == (3,)
     assert gm.means_.shape == (3, 2)
-    assert np.asarray(gm.covariances_).shape == (3, 2, 2)
+    # scikit-learn's per-type layout
+    shape = {"full": (3, 2, 2), "tied": (2, 2), "diag": (3, 2), "spherical": (3,)}
+    assert gm.covariances_.shape == shape[covariance_type]
+    assert gm.precisions_.shape == shape[covariance_type]
+    assert gm.precisions_cholesky_.shape == shape[covariance_type]
     assert gm.converged_ is True
     assert isinstance(gm.n_iter_, int)
     assert gm.n_iter_ >= 1
     assert abs(gm.lower_bound_ - gm.score(blobs)) <= gm.tol
-    params = GMMParams(gm.weights_, gm.means_, gm.covariances_)
+    params = gm.params_  # gmm_core's own (K, D, D) parameters
+    assert isinstance(params, GMMParams)
     assert is_type_shaped(params.covariances, covariance_type)
     # the three blobs are found
     np.testing.assert_allclose(np.sort(gm.weights_), 1 / 3, atol=0.01)
@@ -507,7 +514,7 @@ def test_estimator_fit_and_fitted_attributes(blobs, covariance_type):
 
 def test_estimator_methods_agree_with_the_functions(blobs):
     gm = GaussianMixture(3, covariance_type="diag", random_state=0).fit(blobs)
-    params = GMMParams(gm.weights_, gm.means_, gm.covariances_)
+    params = GMMParams(gm.weights_, gm.means_, gm.covariances_[:, :, None] * np.eye(2))
     ll = log_likelihood(blobs, params)
     p = n_parameters(3, 2, "diag")
 
@@ -537,16 +544,16 @@ def test_estimator_keeps_its_settings():
         reg_covar=1e-3,
         max_iter=7,
         n_init=2,
-        init="random_resp",
+        init_params="random",
         random_state=9,
     )
     assert (gm.n_components, gm.covariance_type, gm.tol, gm.reg_covar) == (4, "tied", 1e-5, 1e-3)
-    assert (gm.max_iter, gm.n_init, gm.init, gm.random_state) == (7, 2, "random_resp", 9)
+    assert (gm.max_iter, gm.n_init, gm.init_params, gm.random_state) == (7, 2, "random", 9)
 
 
 def test_estimator_is_reproducible(blobs):
-    a = GaussianMixture(3, init="random_from_data", random_state=42).fit(blobs)
-    b = GaussianMixture(3, init="random_from_data", random_state=42).fit(blobs)
+    a = GaussianMixture(3, init_params="random_from_data", random_state=42).fit(blobs)
+    b = GaussianMixture(3, init_params="random_from_data", random_state=42).fit(blobs)
     np.testing.assert_array_equal(a.means_, b.means_)
     np.testing.assert_array_equal(a.covariances_, b.covariances_)
     c = GaussianMixture(3, random_state=np.random.default_rng(1)).fit(blobs)
@@ -560,7 +567,7 @@ def test_n_init_keeps_the_best_start():
     x = np.concatenate([c + rng.normal(size=(40, 2)) for c in centres])
     singles, multis = [], []
     for seed in range(6):
-        kwargs = {"init": "random_from_data", "random_state": seed}
+        kwargs = {"init_params": "random_from_data", "random_state": seed}
         singles.append(GaussianMixture(6, n_init=1, **kwargs).fit(x).lower_bound_)
         multis.append(GaussianMixture(6, n_init=8, **kwargs).fit(x).lower_bound_)
 
@@ -595,9 +602,9 @@ def test_unfitted_estimator_says_to_fit_first(blobs):
     [
         {"n_components": 0},
         {"covariance_type": "round"},
-        {"init": "bogus"},
+        {"init_params": "bogus"},
         {"n_init": 0},
-        {"max_iter": 0},
+        {"max_iter": -1},  # 0 is allowed, as in scikit-learn: the start is the fit
     ],
 )
 def test_estimator_rejects_bad_settings(blobs, kwargs):
