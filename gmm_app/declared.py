@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from gmm_core import COVARIANCE_TYPES, INIT_METHODS, datasets
+from gmm_core import CONVERGENCE_RULES, COVARIANCE_TYPES, INIT_METHODS, datasets
 
 Kind = Literal["int", "float", "bool", "choice", "means"]
 Widget = Literal[
@@ -306,8 +306,16 @@ FIELDS: tuple[Field, ...] = (
           "onto a point."),
     Field("tol", "tol", "float", 1e-3, "the tolerance", "Tolerance", "number",
           lo=1e-12, hi=10.0, step=1e-4, number_format="%.1e",
-          help="EM stops when the log-likelihood per point changes by less."),
-    Field("max_iter", "max_iter", "int", 100, "the maximum iterations", "Maximum iterations",
+          help="Honest rule: EM stops when more iterations would raise the log-likelihood "
+          "by less than this in all (Aitken's estimate). scikit-learn's rule: when the "
+          "log-likelihood per point changed by less."),
+    Field("stop_rule", "rule", "choice", "aitken", "the stopping rule", "Stopping rule",
+          "radio", choices=CONVERGENCE_RULES,
+          labels={"aitken": "honest (what more EM would gain)",
+                  "loglik_change": "scikit-learn's (last change per point)"},
+          help="scikit-learn's rule stops as soon as one step changes little, also on a "
+          "plateau that EM would still climb out of. Try both on Old Faithful, K = 2."),
+    Field("max_iter", "max_iter", "int", 300, "the maximum iterations", "Maximum iterations",
           "number", lo=1, hi=MAX_ITER_MAX, step=1),
     # ---- the cursor
     Field("step", "step", "int", 0, "the half-step", "History: drag to any half-step", "none",
@@ -383,7 +391,10 @@ class Page:
 
 
 _STEPPER = ("dataset", "n_components", "covariance_type", "init_method", "manual_means", "seed",
-            "reg_covar", "tol", "max_iter", "step", "chart_size", "click_mode", "inspect", "tab")
+            "reg_covar", "tol", "stop_rule", "max_iter", "step", "chart_size", "click_mode",
+            "inspect", "tab")
+
+_SAMPLE = ("sample_n", "sample_seed", "sample_data")
 
 PAGES: tuple[Page, ...] = (
     Page("home", "", "Home", ":material/home:"),
@@ -487,6 +498,7 @@ class RunSpec:
     seed: int
     reg_covar: float
     tol: float
+    stop_rule: str
     max_iter: int
 
 

@@ -96,6 +96,7 @@ def _run(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
             reg_covar=spec.reg_covar,
             tol=spec.tol,
             max_iter=spec.max_iter,
+            rule=spec.stop_rule,
         )
     except ValueError as err:  # includes ComponentCollapseError
         return RunOutcome(None, f"EM could not start: {err}")

@@ -149,7 +149,7 @@ def _sidebar(n_features: int, uploaded: state.UploadedData | None) -> state.Sett
             _manual_means_controls(n_features)
         setting_widget(n_features, "seed")
         with st.expander("Regularisation and stopping"):
-            for name in ("reg_covar", "tol", "max_iter"):
+            for name in ("reg_covar", "tol", "stop_rule", "max_iter"):
                 setting_widget(n_features, name)
     return state.read_settings(n_features)
 
