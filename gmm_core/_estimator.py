@@ -53,6 +53,7 @@ from gmm_core._em import (
     _Moments,
     _params_from_moments,
     _weighted_log_prob,
+    aitken_expected_gain,
     check_data,
     n_parameters,
     predict,
@@ -777,15 +778,24 @@ class GaussianMixture:
             _raise_ill_defined(err)
 
         self._set_fitted(best, final_ll, dtype, n)
-        self._warn_if_degenerate(X64)
+        self._warn_if_degenerate(X64, extent)
         return labels
 
-    def _warn_if_degenerate(self, X: np.ndarray) -> None:
-        """DegenerateFitWarning naming an empty or collapsed component of the fit."""
+    def _warn_if_degenerate(self, X: np.ndarray, extent: float) -> None:
+        """DegenerateFitWarning naming an empty or collapsed component of the fit.
+
+        gmm_core's collapse verdicts (N_k ~ 0; smallest variance <= 1e-12 of the
+        data's along the features), applied to the result instead of refusing it.
+        """
         params = self.params_
-        # gmm_core's collapse verdicts (N_k ~ 0; smallest variance <= 1e-12 of the
-        # data's), applied to the result instead of refusing it.
         nk = params.weights * X.shape[0] + 10 * np.finfo(np.float64).eps
+        # No feature varies by more than extent^2, so a component whose smallest
+        # variance exceeds 1e-12 * extent^2 cannot be vanishing: then the data's
+        # variance (a pass over X) is not needed.
+        if np.all(nk > 1e-9) and np.all(
+            np.linalg.eigvalsh(params.covariances)[:, 0] > 1e-11 * extent**2
+        ):
+            return
         try:
             _check_m_step_result(nk, params.covariances, X.var(axis=0))
         except ComponentCollapseError as err:
@@ -825,6 +835,11 @@ class GaussianMixture:
             tol=float(self.tol),
             covariance_type=self.covariance_type,
             reg_covar=float(self.reg_covar),
+            # scikit-learn's rule (on the lower bounds; run_em's "loglik_change" is its
+            # variant); the gains say whether the run was still climbing.
+            rule="loglik_change",
+            last_gain=lls[-1] - lls[-2] if len(lls) >= 2 else float("nan"),
+            expected_gain=aitken_expected_gain(*lls[-3:]) if len(lls) >= 3 else float("nan"),
         )
 
     def fit(self, X: Any, y: object = None) -> GaussianMixture:
