@@ -122,3 +122,72 @@ def test_large_point_clouds_travel_as_float32() -> None:
     sent = json.loads(live_chart.figure_spec(fig))["data"][0]["x"]
     assert sent["dtype"] == "f4"
     np.testing.assert_allclose(_b64_array(sent), x, rtol=1e-6)
+
+
+# --------------------------------------------------------------------------- nothing sent out
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_safe_config_removes_every_button_that_sends_data() -> None:
+    given = {"displaylogo": True, "showSendToCloud": True, "plotlyServerURL": "https://x.test",
+             "modeBarButtonsToRemove": ["lasso2d"], "scrollZoom": False}
+    config = live_chart.safe_config(given)
+    assert config["showSendToCloud"] is False
+    assert config["plotlyServerURL"] == ""
+    assert config["showEditInChartStudio"] is False
+    assert config["showLink"] is False
+    assert config["displaylogo"] is False
+    assert config["scrollZoom"] is False  # other settings are kept
+    removed = config["modeBarButtonsToRemove"]
+    assert removed[0] == "lasso2d"
+    assert {"sendChartToCloud", "sendDataToCloud", "editInChartStudio"} <= set(removed)
+    assert given["showSendToCloud"] is True  # the caller's dict is not changed
+    assert live_chart.safe_config(None)["showSendToCloud"] is False
+
+
+def test_the_bundled_plotly_knows_the_sending_button_and_its_switch() -> None:
+    """The names forced off are the ones this plotly.js uses ("Share chart..." uploads the
+    chart to Plotly Cloud unless showSendToCloud is false)."""
+    bundle = live_chart.plotly_js_path().read_text(encoding="utf-8")
+    assert "sendChartToCloud" in bundle
+    assert "showSendToCloud" in bundle
+    assert "sendChartToCloud" in live_chart.SENDING_BUTTONS
+
+
+def test_frontend_forces_the_safe_config_and_exports_in_the_browser() -> None:
+    js = (FRONTEND / "live_chart.js").read_text(encoding="utf-8")
+    for setting in ("showSendToCloud: false", 'plotlyServerURL: ""', "displaylogo: false"):
+        assert setting in js
+    for name in live_chart.SENDING_BUTTONS:
+        assert f'"{name}"' in js
+    assert "Plotly.downloadImage" in js  # PNG and SVG are made in the browser
+    html = (FRONTEND / "index.html").read_text(encoding="utf-8")
+    assert 'data-format="png"' in html
+    assert 'data-format="svg"' in html
+
+
+def test_every_plotly_chart_of_the_app_uses_the_safe_config() -> None:
+    """Every st.plotly_chart passes config=safe_config(...), directly or as a module constant
+    built with it (live_chart applies it itself)."""
+    sources = [*(REPO / "gmm_app").rglob("*.py"), *(REPO / "pages").glob("*.py"), REPO / "app.py"]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"\bst\.plotly_chart\(", text):
+            depth, end = 0, call.end() - 1
+            for end in range(call.end() - 1, len(text)):
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            args = text[call.start() : end]
+            if "config=safe_config(" in args:
+                continue
+            named = re.search(r"\bconfig=([A-Za-z_][A-Za-z0-9_]*)\b", args)
+            assert named is not None, f"{path}: st.plotly_chart without config=safe_config(...)"
+            assert re.search(rf"^{named.group(1)}\s*=\s*safe_config\(", text, re.M), (
+                f"{path}: {named.group(1)} is not built with safe_config(...)"
+            )
+
+
+def test_export_file_names_are_safe() -> None:
+    assert live_chart.export_file_name("em2d-chart") == "em2d-chart"
+    assert live_chart.export_file_name("../a b/<c>") == "a-b-c"

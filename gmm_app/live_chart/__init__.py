@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -92,6 +93,36 @@ def component_dir(cache_root: Path | None = None) -> Path:
 
 
 _COMPONENT = components.declare_component("live_chart", path=str(component_dir()))
+
+SAFE_CONFIG: dict[str, Any] = {
+    "showSendToCloud": False,  # plotly.js 4 shows "Share chart..." (upload to Plotly Cloud)
+    "plotlyServerURL": "",  # and posts there: with no URL it has nowhere to send
+    "showEditInChartStudio": False,  # older plotly.js spellings of the same buttons
+    "showLink": False,
+    "linkText": "",
+    "displaylogo": False,  # the logo links to plotly.com
+}
+"""Plotly config forced on every chart (live_chart and any ``st.plotly_chart``): no mode bar
+button or link may send the chart or its data anywhere."""
+SENDING_BUTTONS: tuple[str, ...] = ("sendChartToCloud", "sendDataToCloud", "editInChartStudio")
+"""Mode bar buttons that send data out (names across plotly.js versions): always removed."""
+EXPORT_FORMATS: tuple[str, ...] = ("png", "svg")
+"""Image formats of the export buttons drawn under each chart (made in the browser)."""
+EXPORT_SCALE = 2
+"""PNG pixels per CSS pixel: crisp on a projector or a slide."""
+
+
+def safe_config(config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``config`` with :data:`SAFE_CONFIG` forced and :data:`SENDING_BUTTONS` removed.
+
+    Use it for every Plotly chart of the app (``live_chart`` applies it itself; pass
+    ``config=safe_config(...)`` to any ``st.plotly_chart``).
+    """
+    out = dict(config or {})
+    out.update(SAFE_CONFIG)
+    removed = [str(b) for b in out.get("modeBarButtonsToRemove", [])]
+    out["modeBarButtonsToRemove"] = removed + [b for b in SENDING_BUTTONS if b not in removed]
+    return out
 
 
 def pack_colours(colours: Sequence[str]) -> dict[str, str] | None:
@@ -206,6 +237,11 @@ def decode_spec(spec: str) -> dict[str, Any]:
     return fig
 
 
+def export_file_name(name: str) -> str:
+    """A safe file-name stem (letters, digits, ``.``, ``_``, ``-``; at most 80 characters)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:80]
+
+
 def live_chart(
     fig: go.Figure,
     *,
@@ -213,6 +249,7 @@ def live_chart(
     config: dict[str, Any] | None = None,
     on_select: Callable[[], None] | None = None,
     defer: bool = False,
+    export_name: str | None = None,
 ) -> Any:
     """Draw ``fig``; later calls with the same ``key`` update the drawn chart in place.
 
@@ -231,6 +268,9 @@ def live_chart(
     defer : bool
         A secondary chart: on a cold start its plotly.js loads only after another live
         chart of the page has drawn (or after 3 s), so the main chart draws first.
+    export_name : str, optional
+        File name (without extension) of the chart's PNG and SVG, made in the browser by
+        the buttons under the chart (default: from ``key``). Empty string: no buttons.
 
     Returns
     -------
@@ -238,10 +278,13 @@ def live_chart(
         The last click's value, as above (None before any click).
     """
     height = fig.layout.height
+    name = export_file_name(key.replace(".", "-") if export_name is None else export_name)
+    export = {"filename": name, "formats": list(EXPORT_FORMATS), "scale": EXPORT_SCALE}
     return _COMPONENT(
         spec=figure_spec(fig),
         height=None if height is None else int(height),
-        config=config or {},
+        config=safe_config(config),
+        export=export if name else None,
         defer=defer,
         key=key,
         default=None,

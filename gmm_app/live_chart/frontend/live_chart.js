@@ -10,6 +10,9 @@
   "use strict";
 
   const div = document.getElementById("chart");
+  const toolbar = document.getElementById("export");
+  const TOOLBAR_HEIGHT = 30;  // px, as in index.html
+  let exportArgs = null;  // {filename, formats, scale} or null: no export buttons
   let lastSpec = null;
   let lastHeight = -1;
   let drawing = false;
@@ -22,8 +25,8 @@
 
   const setHeight = (layoutHeight) => {
     // The figure's own height when it gives one: measuring would force a layout per draw.
-    const height = typeof layoutHeight === "number" ? Math.ceil(layoutHeight)
-      : Math.ceil(div.getBoundingClientRect().height);
+    const height = (typeof layoutHeight === "number" ? Math.ceil(layoutHeight)
+      : Math.ceil(div.getBoundingClientRect().height)) + (exportArgs ? TOOLBAR_HEIGHT : 0);
     if (height !== lastHeight) {
       lastHeight = height;
       send("streamlit:setFrameHeight", { height: height });
@@ -115,11 +118,53 @@
   const stats = (window.liveChartStats = []);
   const now = () => performance.timeOrigin + performance.now();
 
+  // Nothing may send the chart or its data anywhere: these win over any config given
+  // (plotly.js 4 shows a "Share chart..." button that uploads to Plotly Cloud by default).
+  const SAFE_CONFIG = {
+    showSendToCloud: false, plotlyServerURL: "", showEditInChartStudio: false,
+    showLink: false, linkText: "", displaylogo: false,
+  };
+  const SENDING_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"];
+  const safeConfig = (given) => {
+    const config = Object.assign({ responsive: false }, given || {}, SAFE_CONFIG);
+    const removed = (config.modeBarButtonsToRemove || []).slice();
+    for (const name of SENDING_BUTTONS) if (!removed.includes(name)) removed.push(name);
+    config.modeBarButtonsToRemove = removed;
+    return config;
+  };
+
+  // PNG and SVG of the chart, made here with Plotly.downloadImage (no server, no service).
+  const exportChart = (format, button) => {
+    if (!exportArgs || !div._fullLayout || typeof Plotly === "undefined") return;
+    const layout = div._fullLayout;
+    button.disabled = true;
+    Promise.resolve(Plotly.downloadImage(div, {
+      format: format,
+      filename: exportArgs.filename || "chart",
+      width: layout.width,
+      height: layout.height,
+      scale: format === "png" ? (exportArgs.scale || 1) : 1,
+    })).catch((error) => {
+      console.warn("live_chart: could not make the image", error);
+    }).then(() => { button.disabled = false; });
+  };
+  for (const button of toolbar.querySelectorAll("button[data-format]")) {
+    button.addEventListener("click", () => exportChart(button.dataset.format, button));
+  }
+  const setExport = (args) => {
+    exportArgs = args && args.filename ? args : null;
+    const formats = exportArgs ? (exportArgs.formats || []) : [];
+    toolbar.style.display = exportArgs ? "flex" : "none";
+    for (const button of toolbar.querySelectorAll("button[data-format]")) {
+      button.style.display = formats.includes(button.dataset.format) ? "" : "none";
+    }
+  };
+
   const draw = (args) => {
     const t0 = now();
     const fig = decodeFigure(args.spec);
     const t1 = now();
-    const config = Object.assign({ responsive: false }, args.config || {});
+    const config = safeConfig(args.config);
     const first = !div._fullLayout;
     drawing = true;
     const done = first
@@ -171,6 +216,7 @@
   };
 
   const render = (args) => {
+    if (args) setExport(args.export);
     if (!args || typeof args.spec !== "string" || args.spec === lastSpec) return;
     lastSpec = args.spec;
     // Reserve the chart's height at once: the page does not jump when plotly.js has loaded.
