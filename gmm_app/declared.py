@@ -337,8 +337,11 @@ FIELDS: tuple[Field, ...] = (
     Field("inspect", "inspect", "int", None, "the inspected point", "Point number", "number",
           effect="view", lo=0, hi=None, step=1, optional=True),
     Field("tab", "tab", "choice", "parameters", "the open tab", "Tab", "tabs",
-          effect="view", choices=("parameters", "inspect"),
-          labels={"parameters": "Parameters", "inspect": "Inspect a point"}),
+          effect="view", choices=("parameters", "inspect", "code"),
+          labels={"parameters": "Parameters", "inspect": "Inspect a point",
+                  "code": "Show the code"}),
+    # ---- choosing and comparing models (the model pages; steppers' sample/unusual panels)
+    *MODEL_FIELDS,
 )
 FIELD: dict[str, Field] = {f.name: f for f in FIELDS}
 """The fields by name."""

@@ -21,10 +21,10 @@ from functools import partial
 
 import streamlit as st
 
-from gmm_app import agreement, engine, export, figures, sharing, state
+from gmm_app import agreement, code_panel, engine, export, figures, model_panels, sharing, state
 from gmm_app import cursor as cursor_mod
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
-from gmm_app.declared import CHART_PIXELS, FIELD, knob_fields
+from gmm_app.declared import CHART_PIXELS, COVARIANCE_LABELS_1D, FIELD, knob_fields
 from gmm_app.formatting import fmt_number, md_escape, status_line, stop_message
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
@@ -268,8 +268,8 @@ def _stepper_body(
         # State tracking on (on_change="rerun"), so that a click on a point can open
         # the "Inspect a point" tab.
         tab = FIELD["tab"]
-        params_tab, inspect_tab = st.tabs(
-            [tab.labels["parameters"], tab.labels["inspect"]],
+        params_tab, inspect_tab, code_tab = st.tabs(
+            [tab.labels["parameters"], tab.labels["inspect"], tab.labels["code"]],
             key=k.field("tab"),
             on_change="rerun",
         )
@@ -283,6 +283,10 @@ def _stepper_body(
             )
         with inspect_tab:
             _inspector(n_features, data, view)
+        with code_tab:
+            code_panel.render_code_panel(
+                history, cursor, view, data.X, state.get_inspected(n_features, len(data.X))
+            )
 
 
 @st.fragment
