@@ -1,5 +1,11 @@
 """The mathematics of EM for Gaussian mixtures: densities, E-step, M-step, runs.
 
+Read :mod:`gmm_core.textbook` first: it computes the same E-step, M-step and
+EM loop exactly as the formulas read, in a few lines of plain numpy, and the
+tests check every function here against it. This module computes the same
+numbers fast, in one pass over the data per iteration, and decides when EM has
+converged (see "When to stop" below :class:`EMHistory`).
+
 Notation (used in every docstring): ``N`` points :math:`x_n \\in \\mathbb{R}^D`,
 ``K`` components with weights :math:`\\pi_k`, means :math:`\\mu_k` and
 covariances :math:`\\Sigma_k`; responsibilities :math:`\\gamma_{nk}`.
