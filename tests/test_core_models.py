@@ -158,7 +158,9 @@ def sklearn_bic(X: np.ndarray, params: gmm_core.GMMParams) -> float:
 
 @pytest.fixture(scope="module")
 def faithful_scores(faithful: np.ndarray) -> list:
-    return gmm_core.select_model(faithful, range(1, 7), ["full"], n_folds=5, n_init=3, seed=0)
+    # The /choose-k page's settings (scikit-learn's stopping rule).
+    return gmm_core.select_model(faithful, range(1, 7), ["full"], n_folds=5, n_init=3, seed=0,
+                                 rule="loglik_change")
 
 
 def test_bic_picks_two_components_on_old_faithful(faithful_scores: list) -> None:
@@ -183,13 +185,19 @@ def test_bic_equals_sklearn_on_the_same_parameters(
         np.testing.assert_allclose(s.aic, -2 * ll + 2 * p, rtol=1e-10)
 
 
-def test_held_out_score_is_the_mean_test_log_density(faithful: np.ndarray) -> None:
+@pytest.mark.parametrize("lean", [False, True])
+def test_held_out_score_is_the_mean_test_log_density(faithful: np.ndarray, lean: bool) -> None:
     folds = gmm_core.kfold_indices(faithful.shape[0], 4, np.random.default_rng(5))
-    score = gmm_core.score_model(faithful, 2, "full", folds, [0, 1])
+    score = gmm_core.score_model(faithful, 2, "full", folds, [0, 1], lean=lean,
+                                 rule="loglik_change")
     assert len(score.cv_folds) == 4
     for test, value in zip(folds, score.cv_folds, strict=True):
         train = np.setdiff1d(np.arange(faithful.shape[0]), test)
-        fit = gmm_core.best_fit(gmm_core.fit_starts(faithful[train], 2, "full", [0, 1]))
+        assert np.intersect1d(train, test).size == 0
+        fit = gmm_core.best_fit(
+            gmm_core.fit_starts(faithful[train], 2, "full", [0, 1], lean=lean,
+                                rule="loglik_change")
+        )
         np.testing.assert_allclose(value, scipy_score(faithful[test], fit.params).mean(),
                                    rtol=1e-10)
     np.testing.assert_allclose(score.cv_log_likelihood, np.mean(score.cv_folds))
@@ -198,7 +206,7 @@ def test_held_out_score_is_the_mean_test_log_density(faithful: np.ndarray) -> No
 def test_best_start_replays_with_its_seed(faithful: np.ndarray, faithful_scores: list) -> None:
     s = faithful_scores[2]
     params0 = gmm_core.initialize(faithful, 3, "kmeans++", np.random.default_rng(s.seed))
-    history = gmm_core.run_em(faithful, params0)
+    history = gmm_core.run_em(faithful, params0, rule="loglik_change")
     assert history.final.params.allclose(s.params)
 
 
@@ -208,6 +216,40 @@ def test_impossible_model_has_no_score() -> None:
     assert s.params is None
     assert np.isnan(s.bic)
     assert s.error
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("k", [1, 3, 6])
+def test_lean_em_follows_run_em(covariance_type: str, k: int) -> None:
+    from gmm_core._selection import lean_em
+
+    X = datasets.load("anisotropic").X
+    params0 = gmm_core.initialize(X, k, "kmeans++", np.random.default_rng(k),
+                                  covariance_type=covariance_type)
+    # A fixed number of iterations (tol=0): the same trajectory, whatever the stopping rule.
+    history = gmm_core.run_em(X, params0, covariance_type=covariance_type, tol=0, max_iter=12)
+    params, ll, n_iter, _ = lean_em(X, params0, covariance_type, tol=0, max_iter=12)
+    assert n_iter == 12
+    assert params.allclose(history.final.params, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(ll, scipy_score(X, params).sum(), rtol=1e-10)
+    # And both stopping rules stop where run_em's do.
+    for rule, tol in (("aitken", 1e-3), ("loglik_change", 1e-3)):
+        history = gmm_core.run_em(X, params0, covariance_type=covariance_type, tol=tol,
+                                  max_iter=300, rule=rule)
+        params, _, n_iter, converged = lean_em(X, params0, covariance_type, tol=tol,
+                                               max_iter=300, rule=rule)
+        assert (n_iter, converged) == (history.n_iter, history.converged), rule
+        assert params.allclose(history.final.params, rtol=1e-7, atol=1e-9), rule
+
+
+def test_lean_em_reports_a_collapse_as_value_error() -> None:
+    from gmm_core._selection import lean_em
+
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [2.0, 0.5]])
+    params0 = gmm_core.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.5, 0.7]],
+                                 [np.eye(2) * 1e-3, np.eye(2)])
+    with pytest.raises(ValueError, match="positive definite|not finite"):
+        lean_em(X, params0, "full", reg_covar=0.0, tol=0, max_iter=50)
 
 
 # --------------------------------------------------------------------------- restarts
