@@ -1,8 +1,10 @@
 """gmm_core: Gaussian mixture models and the EM algorithm, one half-step at a time.
 
-A small, fast, dependency-light library (numpy and scipy only) with a
-scikit-learn-like estimator, :class:`GaussianMixture`, and the pure functions
-it is built from, so that EM can be run, inspected and taught step by step::
+A small, fast, dependency-light library (numpy and scipy only) with a drop-in
+for ``sklearn.mixture.GaussianMixture`` (:class:`GaussianMixture`: the same
+parameters, attributes, errors and EM loop; scikit-learn's own test file passes
+against it, see tests/test_sklearn_suite.py), and the pure functions it is
+built from, so that EM can be run, inspected and taught step by step::
 
     >>> import numpy as np
     >>> from gmm_core import initialize, e_step, m_step
