@@ -276,6 +276,37 @@ COVARIANCE_LABELS_2D = {
 CHART_PIXELS = {"fit": (460, 450), "large": (640, 560), "xlarge": (860, 680)}
 """Pixel sizes (width, height) of the main chart for each ``chart_size`` choice."""
 
+SHARED_VARIANCE_CHOICES = ("learned", "1", "0.3", "0.1", "0.03", "0.01", "0.001", "0.0001")
+MODEL_FIELDS: tuple[Field, ...] = (
+    Field("n_folds", "folds", "int", 5, "the number of folds", "Cross-validation folds",
+          "slider", effect="view", lo=2, hi=10,
+          help="The data are cut into this many parts; each part is scored by a model "
+          "fitted to the others."),
+    Field("n_init", "starts", "int", 3, "the starts per fit", "Starts per fit",
+          "slider", effect="view", lo=1, hi=10,
+          help="Every fit runs EM from this many starts and keeps the best."),
+    Field("n_restarts", "restarts", "int", 20, "the number of starts", "Starts",
+          "slider", effect="view", lo=12, hi=50),
+    Field("shared_var", "sigma2", "choice", "learned", "EM's variance", "EM's variance",
+          "select_slider", effect="view", choices=SHARED_VARIANCE_CHOICES,
+          labels={"learned": "learned", **{c: f"{c}\u00d7" for c in
+                                           SHARED_VARIANCE_CHOICES[1:]}},
+          help="learned: ordinary EM with full covariances. A number: every component "
+          "is a circle of one shared, fixed variance, that many times the data's; "
+          "towards 0 EM turns into k-means."),
+    Field("sample_n", "sample_n", "int", 500, "the number of samples", "Points to draw",
+          "number", effect="view", lo=10, hi=5000, step=10),
+    Field("sample_seed", "sample_seed", "int", 0, "the sampling seed", "Sampling seed",
+          "number", effect="view", lo=0, hi=2**31 - 1, step=1),
+    Field("sample_data", "sample_data", "bool", True, "the data overlay", "Show the data",
+          "toggle", effect="view"),
+    Field("unusual_pct", "unusual", "float", 2.0, "the share of unusual points",
+          "Flag the lowest-density points (%)", "slider", effect="view", lo=0.5, hi=20.0,
+          step=0.5),
+)
+"""Fields of the model pages (/choose-k, /restarts, /kmeans-vs-gmm) and of the steppers'
+"sample from the model" and "unusual points" panels."""
+
 FIELDS: tuple[Field, ...] = (
     # ---- data
     Field("dataset", "dataset", "choice", lambda c: DEFAULT_DATASET[c.n_features],
@@ -401,10 +432,17 @@ _SAMPLE = ("sample_n", "sample_seed", "sample_data")
 
 PAGES: tuple[Page, ...] = (
     Page("home", "", "Home", ":material/home:"),
-    Page("em1d", "em-1d", "EM in 1-D", ":material/show_chart:", 1, _STEPPER),
+    Page("em1d", "em-1d", "EM in 1-D", ":material/show_chart:", 1,
+         (*_STEPPER, *_SAMPLE, "unusual_pct")),
     Page("em2d", "em-2d", "EM in 2-D", ":material/bubble_chart:", 2,
-         (*_STEPPER, "contours", "truth")),
+         (*_STEPPER, "contours", "truth", *_SAMPLE, "unusual_pct")),
     Page("your_data", "your-data", "Your data", ":material/upload_file:"),
+    Page("choose_k", "choose-k", "Choose K", ":material/query_stats:", 2,
+         ("dataset", "n_folds", "n_init", "seed")),
+    Page("restarts", "restarts", "Restarts", ":material/replay:", 2,
+         ("dataset", "n_components", "covariance_type", "init_method", "n_restarts", "seed")),
+    Page("kmeans_gmm", "kmeans-vs-gmm", "k-means vs mixture", ":material/compare:", 2,
+         ("dataset", "n_components", "seed", "step", "shared_var", *_SAMPLE)),
 )
 PAGE: dict[str, Page] = {p.id: p for p in PAGES}
 """The pages by id."""

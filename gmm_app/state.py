@@ -240,6 +240,42 @@ def init_page(page: PageRef, query: Mapping[str, Any] | None = None) -> list[str
     return [md_escape(m) for m in messages]
 
 
+def open_page_at(settings: Settings) -> None:
+    """Make ``settings.page`` show ``settings`` when it next runs (before ``st.switch_page``).
+
+    Its widgets take the values, its link is counted as applied, and the run counts as the
+    one last shown (so the page starts it without a "new run" notice). Used by the model
+    pages' "open this model in the stepper" clicks.
+    """
+    p = page_of(settings.page)
+    ss = st.session_state
+    _write_widgets(settings, only_missing=False)
+    ss[keys(p.id).query_applied] = True
+    ss[keys(p.id).last_run] = settings
+    ss.pop(keys(p.id).link_messages, None)
+
+
+def selected_points(page: PageRef, *parts: str) -> list[dict]:
+    """The points of the last selection event of the chart keyed ``widget_key(page, *parts)``."""
+    event = st.session_state.get(widget_key(page, *parts))
+    if not event:
+        return []
+    try:
+        return list(event["selection"]["points"])
+    except (KeyError, TypeError):
+        return []
+
+
+def set_pending(page: PageRef, name: str, value: Any) -> None:
+    """Keep a value for the page's next run (e.g. the model a click asked to open)."""
+    st.session_state[widget_key(page, "pending", name)] = value
+
+
+def pop_pending(page: PageRef, name: str) -> Any:
+    """The value kept by :func:`set_pending`, removed (None if there is none)."""
+    return st.session_state.pop(widget_key(page, "pending", name), None)
+
+
 def link_messages(page: PageRef) -> list[str]:
     """The escaped messages about the link that opened the page (until a new run starts)."""
     return list(st.session_state.get(keys(page).link_messages) or [])
