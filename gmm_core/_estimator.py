@@ -511,7 +511,9 @@ class GaussianMixture:
         Only scikit-learn calls this, so it is already imported: its ``Tags``
         classes are taken from ``sys.modules`` and gmm_core never imports it.
         """
-        utils = sys.modules["sklearn.utils"]
+        utils = sys.modules.get("sklearn.utils")
+        if utils is None:
+            raise RuntimeError("__sklearn_tags__ is for scikit-learn, which is not imported.")
         return utils.Tags(
             estimator_type="density_estimator",
             target_tags=utils.TargetTags(required=False),
