@@ -536,17 +536,38 @@ class GaussianMixture:
 
     def _check_X(self, X: Any, *, fitting: bool) -> tuple[np.ndarray, np.dtype]:
         """X as float64 (N, D) for the computations, and the dtype results take."""
+        # The phrases scikit-learn's estimator checks look for are kept in the
+        # messages ("Complex data not supported", "Reshape your data", "0 feature(s)
+        # (shape=...) while a minimum of 1 is required", "is expecting 2 features").
+        name = type(self).__name__
+        if type(X).__module__.startswith("scipy.sparse"):
+            raise TypeError(
+                f"Sparse data was passed, but {name} needs dense data: pass X.toarray()."
+            )
         columns = getattr(X, "columns", None)
         arr = np.asarray(X)
         if arr.dtype.kind == "c":
-            raise ValueError("Complex data is not supported; pass real numbers.")
+            raise ValueError("Complex data not supported; pass real numbers.")
+        if arr.ndim != 2:
+            raise ValueError(
+                f"Expected a 2-D array X of shape (n_samples, n_features); got shape "
+                f"{arr.shape}. Reshape your data: X.reshape(-1, 1) if it has a single "
+                "feature, X.reshape(1, -1) if it holds a single sample."
+            )
+        for count, what, low in ((arr.shape[1], "feature", 1), (arr.shape[0], "sample", 1)):
+            if count < low:
+                raise ValueError(
+                    f"X has {count} {what}(s) (shape={arr.shape}) while a minimum of {low} "
+                    f"is required by {name}."
+                )
         dtype = np.dtype(np.float32) if arr.dtype == np.float32 else np.dtype(np.float64)
         X64 = check_data(arr)
         n, d = X64.shape
         if fitting:
             if n < 2:
                 raise ValueError(
-                    f"Fitting a GaussianMixture needs at least 2 points (samples); got {n}."
+                    f"Fitting a {name} needs at least 2 points (samples); got {n} sample(s) "
+                    f"(shape={X64.shape})."
                 )
             if n < self.n_components:
                 raise ValueError(
@@ -560,8 +581,8 @@ class GaussianMixture:
                 del self.feature_names_in_
         elif d != self.n_features_in_:
             raise ValueError(
-                f"X has {d} features, but this {type(self).__name__} was fitted on "
-                f"{self.n_features_in_}."
+                f"X has {d} features, but {name} is expecting {self.n_features_in_} features "
+                "as input (the number it was fitted on)."
             )
         return X64, dtype
 
