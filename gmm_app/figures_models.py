@@ -49,7 +49,7 @@ COV_NAMES = {"full": "full", "tied": "tied", "diag": "diagonal", "spherical": "s
 CRITERIA: dict[str, tuple[str, str]] = {
     "bic": ("BIC (lower is better)", "min"),
     "aic": ("AIC (lower is better)", "min"),
-    "cv": ("Held-out log-likelihood per point (higher is better)", "max"),
+    "cv": ("Held-out, per point (higher is better)", "max"),
 }
 """Column of the scores table -> (panel title, which end is best)."""
 UNUSUAL_COLOUR = PALETTE[3]  # vermillion
@@ -78,6 +78,18 @@ def best_rows(scores: pd.DataFrame) -> dict[str, pd.Series | None]:
         idx = finite[col].idxmin() if end == "min" else finite[col].idxmax()
         out[col] = scores.loc[idx]
     return out
+
+
+def best_k_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """The best K of each covariance type by each criterion (rows: covariance types)."""
+    rows = []
+    for cov in [c for c in COV_STYLE if c in set(scores["covariance_type"])]:
+        row: dict[str, Any] = {"covariance": COV_NAMES[cov]}
+        for col, (title, _) in CRITERIA.items():
+            best = best_rows(scores[scores["covariance_type"] == cov])[col]
+            row[title.split(" (")[0].split(",")[0]] = None if best is None else int(best["K"])
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def criteria_figure(

@@ -151,7 +151,8 @@ def render_choose_k() -> None:
         if row is not None:
             picks.append(f"{CRITERION_WORDS[col]}: **K = {int(row['K'])}**, "
                          f"{COV_WORDS[row['covariance_type']]}")
-    st.markdown("Best by " + "; ".join(picks) + "." if picks else "No model could be fitted.")
+    st.markdown("Best of all by " + "; ".join(picks) + "." if picks
+                else "No model could be fitted.")
     fig = figures_models.criteria_figure(table)
     st.plotly_chart(
         fig, width="stretch", config=PLOT_CONFIG, key=state.widget_key(page, "chart", "criteria"),
@@ -168,6 +169,8 @@ def render_choose_k() -> None:
         f"likelihood averages {n_folds} folds, each fitted the same way. Click any point "
         "to open that model in the stepper."
     )
+    st.markdown("**Best K for each covariance type**")
+    st.dataframe(figures_models.best_k_table(table), hide_index=True, width=520)
     with st.expander("Free parameters of each model"):
         st.dataframe(models.parameter_counts(data.X.shape[1], tuple(
             c for c in figures_models.COV_STYLE if c in set(table["covariance_type"]))),

@@ -1,0 +1,116 @@
+"""Browser tests of the model pages (issue 8): each opens by its deep link on a fresh server;
+a click on a point of /choose-k opens the stepper at that model; screenshots at 1280x800 and
+1920x1080 (``artifacts/screenshots/models-<page>-<width>.png``).
+
+Run with ``python -m pytest tests/e2e/test_models.py -m e2e -q``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from .conftest import BrowserPage, app_server_lib
+from .test_pages import assert_healthy, nav_links
+
+pytestmark = pytest.mark.e2e
+
+MODEL_PAGES = {
+    # slug: (path with a query, nav title, heading text, charts to wait for)
+    "choose-k": ("/choose-k?dataset=old_faithful", "Choose K", "Choose K", 1),
+    "restarts": ("/restarts?dataset=old_faithful&K=2&cov=full", "Restarts", "Restarts", 2),
+    "kmeans-vs-gmm": ("/kmeans-vs-gmm?dataset=anisotropic&step=6", "k-means vs mixture",
+                      "k-means vs a mixture", 2),
+}
+SLOW_MS = 240_000  # a cold sweep on a loaded 2-core machine
+
+
+def _open(app_page: BrowserPage, slug: str) -> None:
+    path, _, heading, charts = MODEL_PAGES[slug]
+    app_page.goto(path)
+    page = app_page.page
+    page.locator('[data-testid="stMain"] h3', has_text=heading).first.wait_for(
+        timeout=SLOW_MS
+    )
+    app_server_lib.wait_for_idle(page, timeout_ms=SLOW_MS)
+    app_server_lib.wait_for_plots(page, charts, timeout_ms=SLOW_MS)
+    app_server_lib.wait_for_paint(page)
+
+
+def _nothing_cut_off(page: object) -> list[str]:
+    """Elements of the main area wider than the area (cut off or scrolling sideways)."""
+    return page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+          const main = document.querySelector('[data-testid="stMain"]');
+          const limit = main.getBoundingClientRect().right + 1;
+          return Array.from(main.querySelectorAll(
+              '[data-testid="stPlotlyChart"], [data-testid="stDataFrame"], .stButton, h3'))
+            .filter((el) => el.getBoundingClientRect().right > limit)
+            .map((el) => el.getAttribute('data-testid') || el.tagName);
+        }"""
+    )
+
+
+@pytest.mark.parametrize("slug", list(MODEL_PAGES))
+def test_model_page_deep_link_on_a_fresh_server(
+    fresh_app_page: BrowserPage, slug: str, screenshot_dir: Path
+) -> None:
+    _open(fresh_app_page, slug)
+    page = fresh_app_page.page
+    page.screenshot(path=str(screenshot_dir / f"models-{slug}-1280.png"), full_page=True)
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    assert "Page not found" not in main
+    titles = [t for t, _ in nav_links(page)]
+    for _, nav_title, _, _ in MODEL_PAGES.values():
+        assert nav_title in titles, titles
+    assert not _nothing_cut_off(page)
+    assert_healthy(fresh_app_page)
+
+
+@pytest.mark.parametrize("slug", list(MODEL_PAGES))
+def test_model_pages_at_1920x1080(app_page: BrowserPage, slug: str, screenshot_dir: Path) -> None:
+    app_page.page.set_viewport_size({"width": 1920, "height": 1080})
+    _open(app_page, slug)
+    app_page.page.screenshot(path=str(screenshot_dir / f"models-{slug}-1920.png"),
+                             full_page=True)
+    assert not _nothing_cut_off(app_page.page)
+    assert_healthy(app_page)
+
+
+POINT_JS = """([name, k]) => {
+  const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
+  const trace = gd._fullData.find((t) => t.name === name && t.xaxis === 'x');
+  const i = Array.from(trace.x).indexOf(k);
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + xa._offset + xa.l2p(trace.x[i]),
+          y: box.top + ya._offset + ya.l2p(trace.y[i]),
+          seed: trace.customdata[i]};
+}"""
+
+
+def test_clicking_a_point_on_choose_k_opens_the_stepper_at_that_model(
+    fresh_app_page: BrowserPage,
+) -> None:
+    _open(fresh_app_page, "choose-k")
+    page = fresh_app_page.page
+    point = page.evaluate(POINT_JS, ["full", 2])
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url("**/em-2d?**", timeout=SLOW_MS)
+    app_server_lib.wait_for_idle(page, timeout_ms=SLOW_MS)
+    app_server_lib.wait_for_plots(page, 2, timeout_ms=SLOW_MS)
+    query = {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+    assert urlparse(page.url).path.rstrip("/").endswith("/em-2d")
+    assert query["dataset"] == "old_faithful"
+    assert query["K"] == "2"
+    assert query["cov"] == "full"
+    assert query["rule"] == "loglik_change"
+    assert query["init"] == "kmeans++"
+    assert "seed" in query
+    status = app_server_lib.status_text(page) or ""
+    assert status, "the stepper shows no status line"
+    heading = page.locator('[data-testid="stMain"] h3').first.inner_text()
+    assert "Old Faithful" in heading
+    assert_healthy(fresh_app_page)
