@@ -55,9 +55,9 @@ __all__ = [
 
 ANIMATION_MAX_FRAMES = 201
 """Most half-steps (frames) in one animation: the start and 100 iterations."""
-ANIMATION_MAX_POINT_FRAMES = 3_000_000
+ANIMATION_MAX_POINT_FRAMES = 1_000_000
 """Most points drawn over all frames (N x frames): bounds the server's work per animation
-(about 10 s at the limit on one core)."""
+(about 10 s at the limit on one busy core)."""
 ANIMATION_SIZE = {1: (640, 460), 2: (640, 560)}
 """Pixel size (width, height) of the animation's plot, per dimension (the caption adds
 :data:`gmm_app.animation.CAPTION_HEIGHT`)."""

@@ -210,6 +210,7 @@ def test_no_request_leaves_the_apps_origin(
 ) -> None:
     """Every request of every page (and of the exports) goes to the app's own origin."""
     page = app_page.page
+    page.set_default_timeout(120_000)  # the model pages fit many mixtures on first open
     origin = urlsplit(app_page.server.url("/"))
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
@@ -221,9 +222,10 @@ def test_no_request_leaves_the_apps_origin(
     linked = {urlsplit(h).path or "/" for h in nav.evaluate_all("(a) => a.map((x) => x.href)")}
     paths = list(dict.fromkeys([*PAGE_PATHS, *sorted(linked)]))
     for path in paths:
-        app_page.goto(path)
+        page.goto(app_page.server.url(path), wait_until="domcontentloaded")
+        app_server_lib.wait_for_idle(page, timeout_ms=180_000)
         if path in ("/em-1d", "/em-2d"):
-            app_server_lib.wait_for_plots(page, 2)
+            app_server_lib.wait_for_plots(page, 2, timeout_ms=120_000)
             click_step(page, "E-step")
             frame = main_chart_frame(page)
             frame.locator("#chart").hover()  # shows the mode bar
@@ -273,6 +275,7 @@ def test_two_sessions_get_their_own_large_downloads(
     assert sum(a != b for a, b in zip(labels_a, labels_b, strict=True)) == 3_000
 
     def prepare(opened: BrowserPage, labels: list[str], name: str) -> None:
+        opened.page.set_default_timeout(90_000)  # 30,000 rows on a busy machine
         opened.goto("/your-data")
         upload(opened, name=name, content=_labelled_file(labels, points))
         select_label_column(opened.page, "label")
