@@ -371,6 +371,19 @@ FIELDS: tuple[Field, ...] = (
           effect="view", choices=("parameters", "inspect", "code"),
           labels={"parameters": "Parameters", "inspect": "Inspect a point",
                   "code": "Show the code"}),
+    # ---- teaching (gmm_app.teaching): Play's speed, presenter view, predict-then-reveal
+    Field("play_speed", "speed", "float", 2.0, "the Play speed",
+          "Play speed (half-steps per second)", "slider", effect="view", lo=0.5, hi=10.0,
+          step=0.5, help="Play shows this many half-steps per second (it skips drawing a "
+          "half-step when the computer falls behind, so the pace holds)."),
+    Field("presenter", "present", "bool", False, "the presenter view", "Presenter view",
+          "toggle", effect="view",
+          help="For a projector: no sidebar, the chart and panel fill the screen, large "
+          "type, thick lines. Keys: ? lists them."),
+    Field("predict", "predict", "bool", False, "predict first", "Predict first",
+          "toggle", effect="view",
+          help="The next half-step stays hidden until you guess it: click where each mean "
+          "will move (M-step) or pick the points that will change colour (E-step)."),
     # ---- choosing and comparing models (the model pages; steppers' sample/unusual panels)
     *MODEL_FIELDS,
 )
@@ -426,7 +439,7 @@ class Page:
 
 _STEPPER = ("dataset", "n_components", "covariance_type", "init_method", "manual_means", "seed",
             "reg_covar", "tol", "stop_rule", "max_iter", "step", "chart_size", "click_mode",
-            "inspect", "tab")
+            "inspect", "tab", "play_speed", "presenter", "predict")
 
 _SAMPLE = ("sample_n", "sample_seed", "sample_data")
 
@@ -437,6 +450,7 @@ PAGES: tuple[Page, ...] = (
     Page("em2d", "em-2d", "EM in 2-D", ":material/bubble_chart:", 2,
          (*_STEPPER, "contours", "truth", *_SAMPLE, "unusual_pct")),
     Page("your_data", "your-data", "Your data", ":material/upload_file:"),
+    Page("lessons", "lessons", "Lessons", ":material/school:"),
     Page("choose_k", "choose-k", "Choose K", ":material/query_stats:", 2,
          ("dataset", "n_folds", "n_init", "seed")),
     Page("restarts", "restarts", "Restarts", ":material/replay:", 2,

@@ -448,6 +448,32 @@ def set_playing(page: PageRef, playing: bool) -> None:
     st.session_state[keys(page).playing] = bool(playing)
 
 
+def pressed_button(page: PageRef, actions: Sequence[str]) -> str | None:
+    """The button (by its key's action, e.g. "E") whose click started this run, or None.
+
+    Read before the buttons are drawn, so that the page can draw them as they are after the
+    click (e.g. the next half-step's button highlighted).
+    """
+    k = keys(page)
+    ss = st.session_state
+    return next((a for a in actions if ss.get(k.button(a)) is True), None)
+
+
+def get_teaching(page: PageRef, name: str, default: Any = None) -> Any:
+    """A value of the teaching tools (:mod:`gmm_app.teaching`): Play's clock, a student's
+    guess. Kept in this session only."""
+    return st.session_state.get(widget_key(page, "teach", name), default)
+
+
+def set_teaching(page: PageRef, name: str, value: Any) -> None:
+    """Keep a value of the teaching tools (None forgets it)."""
+    key = widget_key(page, "teach", name)
+    if value is None:
+        st.session_state.pop(key, None)
+    else:
+        st.session_state[key] = value
+
+
 def get_inspected(page: PageRef, n_points: int) -> int | None:
     """Index of the inspected point, or None (also when out of range)."""
     value = view_value(page, "inspect")
@@ -664,4 +690,3 @@ def clear_uploaded_dataset(n_features: int) -> None:
     key = field_key(n_features, "dataset")
     if st.session_state.get(key) == UPLOADED:
         st.session_state[key] = Settings.defaults(page_of(n_features).id).dataset
-

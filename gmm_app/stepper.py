@@ -21,7 +21,17 @@ from functools import partial
 
 import streamlit as st
 
-from gmm_app import agreement, code_panel, engine, export, figures, model_panels, sharing, state
+from gmm_app import (
+    agreement,
+    code_panel,
+    engine,
+    export,
+    figures,
+    model_panels,
+    sharing,
+    state,
+    teaching,
+)
 from gmm_app import cursor as cursor_mod
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
 from gmm_app.declared import CHART_PIXELS, COVARIANCE_LABELS_1D, FIELD, knob_fields
@@ -77,13 +87,16 @@ def render_stepper(n_features: int) -> None:
     state.note_run(settings)
     state.sync_query(settings)
     _header(n_features, data)
+    teaching.render_controls(n_features)
 
     problem = engine.manual_means_problem(settings)
     outcome = None if problem else engine.compute_run(data, settings)
     if outcome is not None and outcome.error:
         st.error(outcome.error)
         return
-    body = _stepper_playing if state.is_playing(n_features) else _stepper_still
+    playing = state.is_playing(n_features)
+    body = _playing_fragment(state.view_value(n_features, "play_speed")) if playing else (
+        _stepper_still)
     body(n_features, data, settings, outcome, problem)
 
 
@@ -202,7 +215,9 @@ def _stepper_body(
     cursor = state.get_cursor(n_features, len(phases))
     playing = state.is_playing(n_features)
 
-    clicked = _buttons(n_features, playing)
+    # Read before the buttons are drawn: they are drawn as they are after the click.
+    clicked = state.pressed_button(n_features, teaching.BUTTON_ACTIONS)
+    clicked = "play" if clicked == "pause" else clicked
     if clicked == "play":
         _toggle_play(n_features, playing, cursor, last)
     elif clicked is not None:
@@ -213,15 +228,17 @@ def _stepper_body(
             state.set_playing(n_features, False)
             st.rerun(scope="app")
     elif playing:
-        move = cursor_mod.move("play", cursor, phases, stop)
-        state.set_cursor(n_features, move.cursor)
-        if move.at_end:
+        target = teaching.play_tick(n_features, cursor, last)  # follows Play's clock
+        state.set_cursor(n_features, target)
+        if target >= last:
             state.set_playing(n_features, False)
             state.set_notice(n_features, stop)
             st.rerun(scope="app")
 
     k = state.keys(n_features)
     cursor = state.get_cursor(n_features, len(phases))
+    _buttons(n_features, state.is_playing(n_features), teaching.next_button(phases, cursor))
+    teaching.render_keyboard(n_features, phases, cursor)
     # The view as it is now (the fragment's own widgets may have changed since the page ran).
     shown = state.read_settings(n_features).replace(step=cursor)
     state.sync_query(shown)
@@ -294,20 +311,31 @@ def _stepper_still(*args: object) -> None:
     _stepper_body(*args)  # type: ignore[arg-type]
 
 
-@st.fragment(run_every=PLAY_INTERVAL_S)
-def _stepper_playing(*args: object) -> None:
-    # A separate fragment (not the same one with run_every switched) so that
-    # pausing unregisters it and its timer stops.
-    _stepper_body(*args)  # type: ignore[arg-type]
+_PLAYING: dict[float, object] = {}
 
 
-def _buttons(n_features: int, playing: bool) -> str | None:
+def _playing_fragment(speed: float) -> object:
+    """The stepper fragment that reruns once per half-step at ``speed`` half-steps/s.
+
+    A separate fragment (not the same one with run_every switched) so that pausing
+    unregisters it and its timer stops; one per speed (made once).
+    """
+    if speed not in _PLAYING:
+        def body(*args: object) -> None:
+            _stepper_body(*args)  # type: ignore[arg-type]
+
+        body.__qualname__ = f"_stepper_playing_{speed:g}".replace(".", "_")
+        _PLAYING[speed] = st.fragment(run_every=teaching.play_interval(speed))(body)
+    return _PLAYING[speed]
+
+
+def _buttons(n_features: int, playing: bool, next_action: str | None = None) -> str | None:
     k = state.keys(n_features)
     clicked = None
     with st.container(horizontal=True, gap="small"):
         for label, action in BUTTONS:
             shown = PAUSE_LABEL if (action == "play" and playing) else label
-            primary = action in ("E", "M")
+            primary = action == next_action  # the next half-step's button
             if st.button(
                 shown,
                 key=k.button(action if shown != PAUSE_LABEL else "pause"),
@@ -324,6 +352,7 @@ def _toggle_play(n_features: int, playing: bool, cursor: int, last: int) -> None
     else:
         if cursor >= last:
             state.set_cursor(n_features, 0)
+        teaching.start_play_clock(n_features, 0 if cursor >= last else cursor)
         state.set_playing(n_features, True)
         state.set_notice(n_features, "Playing: one half-step at a time. Press Pause to stop.")
     st.rerun(scope="app")
