@@ -3,7 +3,8 @@
 no request leaving the app's origin, and no download served to another session.
 
 Run with ``python -m pytest tests/e2e/test_export.py -m e2e -q`` (needs Chromium; see
-``conftest.py``). Screenshots go to ``artifacts/screenshots/export-*.png``.
+``conftest.py``). Screenshots of both stepper pages at 1280x800 and 1920x1080 (top of the page
+and the downloads panel) go to ``artifacts/screenshots/export-*.png``.
 """
 
 from __future__ import annotations
@@ -115,6 +116,26 @@ def select_label_column(page: Any, column: str) -> None:
     app_server_lib.wait_for_idle(page)
 
 
+SCROLL_TOP_JS = """() => { for (const el of document.querySelectorAll('*')) {
+    if (el.scrollTop) el.scrollTop = 0; } }"""
+
+
+def stepper_screenshots(page: Any, directory: Path, name: str) -> None:
+    """Screenshots at 1280x800 and 1920x1080: the top of the page, then the downloads panel."""
+    for width, height in ((1280, 800), (1920, 1080)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate(SCROLL_TOP_JS)
+        app_server_lib.wait_for_paint(page)
+        page.wait_for_timeout(400)
+        page.screenshot(path=str(directory / f"export-{name}-{width}x{height}-top.png"))
+        page.locator(MAIN).get_by_role(
+            "button", name=re.compile(r"Animation to half-step \d+ \(GIF\)$")
+        ).scroll_into_view_if_needed()
+        app_server_lib.wait_for_paint(page)
+        page.screenshot(path=str(directory / f"export-{name}-{width}x{height}-downloads.png"))
+    page.set_viewport_size(app_server_lib.VIEWPORT)
+
+
 # --------------------------------------------------------------------------------------------
 # Tests
 # --------------------------------------------------------------------------------------------
@@ -175,11 +196,7 @@ def test_chart_images_animation_and_files_download_on_the_2d_page(
     assert np.allclose(body[:, 2 : 2 + k].sum(axis=1), 1.0)
     assert np.array_equal(body[:, 2 + k], body[:, 2 : 2 + k].argmax(axis=1) + 1)
 
-    page.screenshot(path=str(screenshot_dir / "export-em-2d-1280x800.png"), full_page=True)
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    app_server_lib.wait_for_paint(page)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(screenshot_dir / "export-em-2d-1920x1080.png"), full_page=True)
+    stepper_screenshots(page, screenshot_dir, "em-2d")
     assert_healthy(page, app_page.console)
 
 
@@ -197,11 +214,7 @@ def test_1d_page_offers_the_same_downloads(
     assert Image.open(io.BytesIO(gif)).n_frames == 3
     params = json.loads(click_download(page, "Parameters (JSON)")[0])
     assert np.array(params["covariances"]).shape[1:] == (1, 1)
-    page.screenshot(path=str(screenshot_dir / "export-em-1d-1280x800.png"), full_page=True)
-    page.set_viewport_size({"width": 1920, "height": 1080})
-    app_server_lib.wait_for_paint(page)
-    page.wait_for_timeout(500)
-    page.screenshot(path=str(screenshot_dir / "export-em-1d-1920x1080.png"), full_page=True)
+    stepper_screenshots(page, screenshot_dir, "em-1d")
     assert_healthy(page, app_page.console)
 
 
