@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -258,3 +260,24 @@ def test_animation_limits_say_what_to_do() -> None:
 def test_gif_refuses_no_frames() -> None:
     with pytest.raises(ValueError, match="at least one frame"):
         animation.gif_bytes([])
+
+
+def test_every_download_button_of_the_app_is_deferred_and_private() -> None:
+    """Each st.download_button gets its bytes from a callable (made on click) and a MIME type
+    from private_mime (its media id unique to the session), in every module of the app."""
+    repo = Path(__file__).resolve().parents[1]
+    sources = [*(repo / "gmm_app").rglob("*.py"), *(repo / "pages").glob("*.py"), repo / "app.py"]
+    calls = 0
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for call in re.finditer(r"\bst\.download_button\(", text):
+            depth, end = 0, call.end() - 1
+            for end in range(call.end() - 1, len(text)):
+                depth += {"(": 1, ")": -1}.get(text[end], 0)
+                if depth == 0:
+                    break
+            args = text[call.start() : end]
+            calls += 1
+            assert re.search(r"\bmime=private_mime\(", args), f"{path}: {args[:80]}"
+            assert re.search(r"\bdata=(make|lambda|partial\()", args), f"{path}: {args[:80]}"
+    assert calls >= 1
