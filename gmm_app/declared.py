@@ -319,9 +319,9 @@ FIELDS: tuple[Field, ...] = (
     Field("covariance_type", "cov", "choice", "full", "the covariance type",
           "Covariance type", "radio",
           choices=lambda c: ("full", "tied") if c.n_features == 1 else COVARIANCE_TYPES,
-          labels={**COVARIANCE_LABELS_2D, **COVARIANCE_LABELS_1D},
+          labels=COVARIANCE_LABELS_2D,  # the 1-D page shows COVARIANCE_LABELS_1D
           help="full: any ellipse; tied: one ellipse shape shared by all; diagonal: "
-          "axis-aligned; spherical: circles. (1-D: equal variance = one shared σ.)"),
+          "axis-aligned; spherical: circles."),
     Field("init_method", "init", "choice", "random_from_data", "the initialisation",
           "Initialisation", "select", choices=INIT_METHODS,
           labels={"random_from_data": "random data points", "kmeans++": "k-means++ seeding",
@@ -361,6 +361,9 @@ FIELDS: tuple[Field, ...] = (
           "Reveal the true components", "toggle", effect="view",
           help="Dotted: the 2σ ellipses of the mixture that generated the data "
           "(synthetic Gaussian data only)."),
+    Field("label_shapes", "shapes", "bool", True, "the label shapes",
+          "Show your labels as marker shapes", "toggle", effect="view",
+          help="Uploaded data with a label column: one marker shape per label."),
     Field("click_mode", "click", "choice", "mean", "what a click does",
           "A click on a data point", "radio", effect="view", link=False,
           choices=("mean", "inspect"),
@@ -448,7 +451,7 @@ PAGES: tuple[Page, ...] = (
     Page("em1d", "em-1d", "EM in 1-D", ":material/show_chart:", 1,
          (*_STEPPER, *_SAMPLE, "unusual_pct")),
     Page("em2d", "em-2d", "EM in 2-D", ":material/bubble_chart:", 2,
-         (*_STEPPER, "contours", "truth", *_SAMPLE, "unusual_pct")),
+         (*_STEPPER, "contours", "truth", "label_shapes", *_SAMPLE, "unusual_pct")),
     Page("your_data", "your-data", "Your data", ":material/upload_file:"),
     Page("lessons", "lessons", "Lessons", ":material/school:"),
     Page("choose_k", "choose-k", "Choose K", ":material/query_stats:", 2,
@@ -666,12 +669,17 @@ class Settings:
     def to_query(self) -> dict[str, str]:
         """The values a link carries, as URL query parameters (strings).
 
-        Knobs become ``d.<name>``; floats use ``repr``, so they round-trip exactly.
+        Every run-defining value and the cursor are written (a link keeps its meaning if a
+        default changes later); a display option only when it differs from its default
+        (short links make small QR codes). Knobs become ``d.<name>``; floats use ``repr``,
+        so they round-trip exactly.
         """
+        ctx = self.context()
         query = {
             f.url: f.format(self.values[f.name]) for f in self.fields
             if f.link and not (f.kind == "means" and not self.values[f.name])
             and not (f.optional and self.values[f.name] is None)
+            and not (f.effect == "view" and self.values[f.name] == f.default_for(ctx))
         }
         for knob in knob_fields(str(self.values.get("dataset", ""))):
             if knob.name in self.knobs:

@@ -547,12 +547,15 @@ def share_link(settings: Settings) -> str:
     The address is the one the browser uses (``st.context.url``); without one (a test
     run) the link is relative to the server.
     """
-    base = ""
     try:
         base = (st.context.url or "").rstrip("/")
     except Exception:  # no browser context (e.g. a bare test run)
         base = ""
     path = page_of(settings.page).path
+    # The browser's URL may still end with this page's path (Streamlit trims it only in
+    # some routing modes): the link's path is then not doubled.
+    if path and base.endswith("/" + path):
+        base = base[: -len(path) - 1]
     return f"{base}/{path}?{urlencode(settings.to_query())}"
 
 
@@ -690,3 +693,4 @@ def clear_uploaded_dataset(n_features: int) -> None:
     key = field_key(n_features, "dataset")
     if st.session_state.get(key) == UPLOADED:
         st.session_state[key] = Settings.defaults(page_of(n_features).id).dataset
+

@@ -544,9 +544,13 @@ def test_label_column_is_shown_with_its_agreement_with_the_clusters() -> None:
     assert all(len(shapes) == 1 for shapes in by_species.values())
     assert len({next(iter(s)) for s in by_species.values()}) == 3
     assert any("Marker shapes show your labels" in unescape(c.value) for c in at.caption)
+    ok(at.toggle(key="em2d.shapes").set_value(False).run())  # a display option: shapes off
+    assert "symbol" not in chart(at, "em2d.chart")["data"][figures.TRACE_POINTS]["marker"]
+    assert at.query_params["shapes"] in ("0", ["0"])
+    ok(at.toggle(key="em2d.shapes").set_value(True).run())
 
     ok(at.button(key="em2d.button.run").click().run())
-    table = at.dataframe[-1].value
+    table = next(d.value for d in at.dataframe if "your label" in d.value.columns)
     assert list(table["your label"]) == species
     counts = table.drop(columns="your label").to_numpy()
     np.testing.assert_array_equal(counts.sum(axis=1), iris["species"].value_counts()[species])
