@@ -234,6 +234,7 @@ def test_no_request_leaves_the_apps_origin(
     nav.first.wait_for()
     linked = {urlsplit(h).path or "/" for h in nav.evaluate_all("(a) => a.map((x) => x.href)")}
     paths = list(dict.fromkeys([*PAGE_PATHS, *sorted(linked)]))
+    checked = 0
     for path in paths:
         page.goto(app_page.server.url(path), wait_until="domcontentloaded")
         app_server_lib.wait_for_idle(page, timeout_ms=180_000)
@@ -252,6 +253,15 @@ def test_no_request_leaves_the_apps_origin(
             assert context["showSendToCloud"] is False
             assert context["plotlyServerURL"] == ""
         page.wait_for_timeout(300)
+        # Every Plotly chart of the page (st.plotly_chart or live_chart): nothing can send.
+        contexts = page.evaluate(
+            "() => {" + app_server_lib.CHARTS_JS + "return __gmmCharts().map((gd) => ({"
+            "send: gd._context ? gd._context.showSendToCloud : null,"
+            "url: gd._context ? gd._context.plotlyServerURL : null}));}"
+        )
+        checked += len(contexts)
+        assert all(c["send"] is False and not c["url"] for c in contexts), (path, contexts)
+    assert checked >= 4
     assert len(requests) > 20
     outside = []
     for url in requests:
