@@ -14,11 +14,13 @@ Every number comes from :mod:`gmm_core`; this module only selects and arranges.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
+from gmm_app.bounded import BoundedCache
 from gmm_app.data import LoadedData
 from gmm_app.declared import RunSpec, Settings
 from gmm_app.geometry import grid_1d, grid_2d
@@ -135,8 +137,18 @@ class StepView:
     error: str | None = None
 
 
-def step_view(X: np.ndarray, history: EMHistory, cursor: int) -> StepView:
-    """Parameters and responsibilities shown at half-step ``cursor``; X has shape (N, D)."""
+_RESPONSIBILITIES = BoundedCache("gmm_app.engine.responsibilities")
+
+
+def step_view(
+    X: np.ndarray, history: EMHistory, cursor: int, key: Hashable | None = None
+) -> StepView:
+    """Parameters and responsibilities shown at half-step ``cursor``; X has shape (N, D).
+
+    With ``key`` (the run's identity, e.g. its :class:`RunSpec`), the responsibilities of
+    each E-step are computed once and kept in a bounded cache: an M-step, Back or the
+    slider over half-steps already seen costs no E-step (issue 10: cheap clicks).
+    """
     steps = history.steps
     params = steps[cursor].params
     last_e = next((i for i in range(cursor, -1, -1) if steps[i].phase == "E"), None)
@@ -147,11 +159,18 @@ def step_view(X: np.ndarray, history: EMHistory, cursor: int) -> StepView:
     )
     if last_e is None:
         return StepView(params, None, None, collapsed)
-    try:
-        resp, _ = e_step(X, steps[last_e].params)
-    except ValueError as err:
-        return StepView(params, None, None, collapsed, str(err))
-    return StepView(params, resp, resp.sum(axis=0), collapsed)
+    def compute() -> tuple[np.ndarray, np.ndarray] | str:
+        try:
+            resp, _ = e_step(X, steps[last_e].params)
+        except ValueError as err:
+            return str(err)
+        resp.setflags(write=False)  # shared by the sessions that show this step
+        return resp, resp.sum(axis=0)
+
+    got = compute() if key is None else _RESPONSIBILITIES.get_or_compute((key, last_e), compute)
+    if isinstance(got, str):
+        return StepView(params, None, None, collapsed, got)
+    return StepView(params, got[0], got[1], collapsed)
 
 
 def point_log_weighted(x: np.ndarray, params: GMMParams) -> np.ndarray:

@@ -124,6 +124,12 @@ def _axis(title: str, value_range: tuple[float, float] | None = None, **extra: A
     return axis
 
 
+def _colour_list(colours: Sequence[str] | np.ndarray) -> list[str] | np.ndarray:
+    """Point colours as the figure holds them: a numpy array of strings is kept as is (the
+    figure then copies one block, not N strings; live_chart packs it without a loop)."""
+    return colours if isinstance(colours, np.ndarray) else list(colours)
+
+
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     # Valid by construction (see the module docstring); skipping validation saves
     # seconds on large scatter plots.
@@ -192,7 +198,7 @@ def figure_2d(
             "mode": "markers",
             "name": "points",
             "marker": {
-                "color": list(point_colours),
+                "color": _colour_list(point_colours),
                 "size": _marker_size(X.shape[0]),
                 "opacity": 0.75,
                 "line": {"width": 0},
@@ -472,8 +478,8 @@ def figure_1d(
             "y": np.full(x.shape, rug_y),
             "mode": "markers",
             "name": "points",
-            "marker": {"color": list(point_colours), "symbol": "line-ns-open", "size": 16,
-                       "line": {"width": 2, "color": list(point_colours)}},
+            "marker": {"color": _colour_list(point_colours), "symbol": "line-ns-open", "size": 16,
+                       "line": {"width": 2, "color": _colour_list(point_colours)}},
             "unselected": {"marker": {"opacity": 1.0}},
             "hovertemplate": "point #%{pointNumber}: %{x:.4g}<extra></extra>",
             "xaxis": "x",

@@ -25,6 +25,13 @@ UNUSUAL_LISTED = 50
 """At most this many unusual points are listed in the table (all are in the CSV)."""
 
 
+def _link_set(page: str, names: tuple[str, ...]) -> bool:
+    """True if one of the panel's settings differs from its default (e.g. set by a link):
+    the panel then opens by itself."""
+    defaults = state.Settings.defaults(page).values
+    return any(state.view_value(page, name) != defaults[name] for name in names)
+
+
 def unusual_csv(
     X: np.ndarray, feature_names: tuple[str, ...], params: GMMParams, percentile: float
 ) -> str:
@@ -48,7 +55,13 @@ def render_sample_panel(page: state.PageRef, data: LoadedData, params: GMMParams
                         width: int) -> None:
     """"Sample from the model": draw N points in two stages (z from π, then x), seeded."""
     p = state.page_of(page)
-    with st.expander("Sample from the model", icon=":material/casino:"):
+    # Lazy (issue 10): built only while open, not on every stepper click.
+    expander = st.expander("Sample from the model", icon=":material/casino:", on_change="rerun",
+                           expanded=_link_set(p.id, ("sample_n", "sample_seed", "sample_data")),
+                           key=state.widget_key(p.id, "panel", "sample"))
+    if expander.open is False:
+        return
+    with expander:
         st.caption(
             "A mixture is a recipe for making data: first pick a component z with "
             "probability \u03c0 (its weight), then draw a point from that component's "
@@ -85,7 +98,13 @@ def render_unusual_panel(page: state.PageRef, data: LoadedData, params: GMMParam
                          width: int) -> None:
     """"Unusual points": flag the lowest-density share of the data, list them, download."""
     p = state.page_of(page)
-    with st.expander("Unusual points", icon=":material/report:"):
+    # Lazy (issue 10): built only while open, not on every stepper click.
+    expander = st.expander("Unusual points", icon=":material/report:", on_change="rerun",
+                           expanded=_link_set(p.id, ("unusual_pct",)),
+                           key=state.widget_key(p.id, "panel", "unusual"))
+    if expander.open is False:
+        return
+    with expander:
         st.caption(
             "Points where the fitted mixture puts very little density are unusual: a simple "
             "detector of anomalies. The slider sets the share of the data to flag."

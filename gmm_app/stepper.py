@@ -36,7 +36,7 @@ from gmm_app import cursor as cursor_mod
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
 from gmm_app.declared import CHART_PIXELS, COVARIANCE_LABELS_1D, FIELD, knob_fields
 from gmm_app.formatting import fmt_number, md_escape, status_line, stop_message
-from gmm_app.geometry import SIGMA_LEVELS, blend_colours, chi2_mass, histogram_density
+from gmm_app.geometry import SIGMA_LEVELS, blend_colours_array, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
 from gmm_app.routing import page as routed_page
 from gmm_app.widgets import setting_widget
@@ -243,7 +243,7 @@ def _stepper_body(
     shown = state.read_settings(n_features).replace(step=cursor)
     state.sync_query(shown)
     st.markdown(f"##### {status_line(history, cursor)}", anchors=False)
-    view = engine.step_view(data.X, history, cursor)
+    view = engine.step_view(data.X, history, cursor, key=settings.run_spec(data.key))
     chart_width, chart_height = CHART_PIXELS[shown.chart_size]
     row = st.container(horizontal=True, gap="small")
     left = row.container(width=chart_width)
@@ -290,20 +290,25 @@ def _stepper_body(
             key=k.field("tab"),
             on_change="rerun",
         )
-        with params_tab:
-            table = figures.parameter_table(view.params, view.nk)
-            st.table(figures.style_parameter_table(table), hide_index=True)
-            st.caption(
-                "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
-                "N\u2096 = \u03a3\u2099 \u03b3\u2099\u2096, the points component k owns "
-                "under the responsibilities the colours show."
-            )
-        with inspect_tab:
-            _inspector(n_features, data, view)
-        with code_tab:
-            code_panel.render_code_panel(
-                history, cursor, view, data.X, state.get_inspected(n_features, len(data.X))
-            )
+        # Lazy tabs (on_change="rerun" gives each its .open): a click builds only the tab
+        # that is shown (issue 10: the hidden tabs' tables were a tenth of a click's CPU).
+        if params_tab.open is not False:
+            with params_tab:
+                table = figures.parameter_table(view.params, view.nk)
+                st.table(figures.style_parameter_table(table), hide_index=True)
+                st.caption(
+                    "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
+                    "N\u2096 = \u03a3\u2099 \u03b3\u2099\u2096, the points component k owns "
+                    "under the responsibilities the colours show."
+                )
+        if inspect_tab.open is not False:
+            with inspect_tab:
+                _inspector(n_features, data, view)
+        if code_tab.open is not False:
+            with code_tab:
+                code_panel.render_code_panel(
+                    history, cursor, view, data.X, state.get_inspected(n_features, len(data.X))
+                )
 
 
 @st.fragment
@@ -368,7 +373,7 @@ def _main_chart(
 ) -> None:
     k = state.keys(n_features)
     X = data.X
-    colours = blend_colours(view.resp, X.shape[0])
+    colours = blend_colours_array(view.resp, X.shape[0])
     inspected = state.get_inspected(n_features, X.shape[0])
     if n_features == 2:
         show_density = state.view_value(n_features, "contours")

@@ -166,7 +166,9 @@ def test_stepper_panels_sample_and_flag() -> None:
 
 
 def test_one_d_stepper_has_the_sample_histogram() -> None:
-    at = open_page("pages/em-1d.py", {"K": "3", "step": "10"})
+    # The panels are lazy (built only while open); a link that sets one of their settings
+    # opens them.
+    at = open_page("pages/em-1d.py", {"K": "3", "step": "10", "sample_n": "400"})
     figs = plotly_figures(at)
     hist = next(f for f in figs if any(t.get("type") == "bar" for t in f["data"]))
     assert any(t.get("name") == "data" for t in hist["data"])

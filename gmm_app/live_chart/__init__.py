@@ -156,6 +156,36 @@ def pack_colours(colours: Sequence[str]) -> dict[str, str] | None:
     return packed
 
 
+_NIBBLE = np.full(256, 255, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
+_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16) + 16
+
+
+def pack_colour_array(colours: np.ndarray) -> dict[str, str] | None:
+    """:func:`pack_colours` for a numpy array of ``"#rrggbb"`` strings (dtype ``<U7``).
+
+    Vectorised (no Python loop over the points); None if some entry is not ``"#rrggbb"``
+    or the case of the hex digits is mixed.
+    """
+    if colours.ndim != 1 or colours.dtype != np.dtype("<U7"):
+        return None
+    codes = np.ascontiguousarray(colours).view(np.uint32).reshape(-1, 7)
+    if not (codes[:, 0] == ord("#")).all() or (codes[:, 1:] > 127).any():
+        return None
+    nibbles = _NIBBLE[codes[:, 1:].astype(np.uint8)]  # (N, 6); upper-case digits carry +16
+    if (nibbles == 255).any():
+        return None
+    upper = (nibbles >= 16).any()
+    if upper and ((nibbles >= 10) & (nibbles < 16)).any():  # mixed case: would not round-trip
+        return None
+    nibbles &= 15
+    raw = (nibbles[:, 0::2] << 4) | nibbles[:, 1::2]
+    packed = {"packed_rgb": base64.b64encode(raw.tobytes()).decode("ascii")}
+    if upper:
+        packed["case"] = "upper"
+    return packed
+
+
 def unpack_colours(packed: dict[str, str]) -> list[str]:
     """Inverse of :func:`pack_colours`: the list of ``"#rrggbb"`` strings (length N)."""
     raw = np.frombuffer(base64.b64decode(packed["packed_rgb"]), dtype=np.uint8).reshape(-1, 3)
@@ -166,6 +196,8 @@ def unpack_colours(packed: dict[str, str]) -> list[str]:
 def _encode(value: Any) -> Any:
     """A JSON-ready copy of a figure's value: numpy arrays become base64 typed arrays."""
     if isinstance(value, np.ndarray):
+        if value.dtype.kind == "U" and value.size >= PACK_MIN_POINTS:
+            return pack_colour_array(value) or value.tolist()
         return _typed_array(value)
     if isinstance(value, dict):
         if value.get("dtype") == "f8" and isinstance(value.get("bdata"), str):
@@ -221,9 +253,14 @@ def figure_spec(fig: go.Figure) -> str:
     :data:`PACK_MIN_POINTS` ``"#rrggbb"`` colours is packed (see :func:`pack_colours`);
     :func:`decode_spec` reverses the packing.
     """
-    fig_dict = fig.to_plotly_json()
-    for trace in fig_dict.get("data", []):
-        trace.pop("uid", None)
+    # The figure's own data and layout, read without ``to_plotly_json``: that deep-copies
+    # every array and list (50,000 colour strings one by one) and base64-encodes arrays we
+    # then re-encode; _encode builds new containers and never changes the figure's.
+    # (issue 10: ~70 ms of a click at 50,000 points.)
+    data = [{key: value for key, value in trace.items() if key != "uid"} for trace in fig._data]
+    fig_dict: dict[str, Any] = {"data": data, "layout": fig._layout}
+    if fig.frames:
+        fig_dict["frames"] = fig.to_plotly_json()["frames"]
     return json.dumps(_encode(fig_dict), separators=(",", ":"), allow_nan=False)
 
 

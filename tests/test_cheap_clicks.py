@@ -1,0 +1,106 @@
+"""Issue 10, cheap clicks: the vectorised colour paths give exactly what the per-point code
+gave, and the fast figure spec decodes to the figure plotly itself serialises."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gmm_app import figures, geometry
+from gmm_app.bounded import BoundedCache
+from gmm_app.live_chart import decode_spec, figure_spec, pack_colour_array, pack_colours
+from gmm_core import GMMParams
+
+
+def _reference_colours(resp: np.ndarray) -> list[str]:
+    """The per-point formula, written independently: responsibilities x palette RGB."""
+    palette = geometry.component_colours(resp.shape[1])
+    rgb = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in palette], dtype=float)
+    mixed = np.clip(np.rint(resp @ rgb), 0, 255).astype(int)
+    return ["#{:02x}{:02x}{:02x}".format(*row) for row in mixed.tolist()]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 300), st.integers(0, 2**32 - 1))
+def test_blend_colours_array_matches_the_per_point_formula(k: int, n: int, seed: int) -> None:
+    resp = np.random.default_rng(seed).dirichlet(np.ones(k), size=n)
+    array = geometry.blend_colours_array(resp)
+    assert array.dtype == np.dtype("<U7")
+    assert array.tolist() == _reference_colours(resp) == geometry.blend_colours(resp)
+
+
+def test_grey_before_any_e_step() -> None:
+    assert geometry.blend_colours_array(None, 5).tolist() == [geometry.UNASSIGNED] * 5
+
+
+@pytest.mark.parametrize(
+    "colours",
+    [
+        ["#aabbcc", "#001122"] * 40,
+        ["#AABBCC", "#001122"] * 40,
+        ["#888888"] * 70,
+        ["#aAbbcc"] * 70,  # mixed case: not packed
+        ["#zzbbcc"] * 70,  # not hex: not packed
+        ["rgb(1,2,3"] * 70,
+    ],
+)
+def test_pack_colour_array_agrees_with_pack_colours(colours: list[str]) -> None:
+    as_array = np.array(colours)
+    expected = pack_colours(colours)
+    got = pack_colour_array(as_array) if as_array.dtype == np.dtype("<U7") else None
+    assert got == expected
+
+
+def _params() -> GMMParams:
+    return GMMParams(
+        weights=np.array([0.4, 0.6]),
+        means=np.array([[0.0, 0.0], [3.0, 1.0]]),
+        covariances=np.array([np.eye(2), [[2.0, 0.3], [0.3, 1.0]]]),
+    )
+
+
+@pytest.mark.parametrize("n", [50, 6000])
+def test_fast_spec_decodes_to_plotlys_own_json(n: int) -> None:
+    X = np.random.default_rng(1).normal(size=(n, 2))
+    resp = np.random.default_rng(2).dirichlet([1, 1], size=n)
+    fig = figures.figure_2d(X, _params(), geometry.blend_colours_array(resp), width=400)
+    oracle = json.loads(fig.to_json())
+    got = decode_spec(figure_spec(fig))
+    for trace_got, trace_ref in zip(got["data"], oracle["data"], strict=True):
+        trace_ref.pop("uid", None)
+        assert trace_got.keys() == trace_ref.keys()
+        colour = trace_ref.get("marker", {}).get("color")
+        if isinstance(colour, list) and len(colour) == n:
+            assert trace_got["marker"]["color"] == colour
+        for axis in ("x", "y"):
+            if isinstance(trace_ref.get(axis), dict):  # base64 typed arrays: compare values
+                ref = np.frombuffer(
+                    __import__("base64").b64decode(trace_ref[axis]["bdata"]),
+                    dtype=trace_ref[axis]["dtype"],
+                )
+                val = np.frombuffer(
+                    __import__("base64").b64decode(trace_got[axis]["bdata"]),
+                    dtype=trace_got[axis]["dtype"],
+                )
+                np.testing.assert_allclose(val, ref, rtol=1e-6)
+    assert got["layout"] == oracle["layout"]
+
+
+def test_bounded_cache_evicts_by_entries_and_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = BoundedCache("gmm_app.engine.responsibilities")
+    monkeypatch.setattr(cache, "max_entries", 3)
+    monkeypatch.setattr(cache, "max_bytes", 3 * 8_000 + 3 * 112)
+    for key in range(5):
+        cache.get_or_compute(key, lambda: np.zeros(1000))
+    assert len(cache) == 3
+    assert cache.size_bytes <= cache.max_bytes
+    calls = []
+    cache.get_or_compute(0, lambda: calls.append(1) or np.zeros(1000))  # evicted: recomputed
+    assert calls == [1]
+    big = cache.get_or_compute("big", lambda: np.zeros(100_000))  # larger than the budget
+    assert big.size == 100_000
+    assert "big" not in cache._items
