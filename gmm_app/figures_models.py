@@ -490,7 +490,7 @@ def restarts_gallery(
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False,
                      showline=True, linecolor="#CCCCCC", mirror=True)
     layout = _base_layout(rows * panel_height + 30, "gallery", width)
-    layout.update(margin={"l": 8, "r": 8, "t": 30, "b": 8})
+    layout.update(margin={"l": 14, "r": 14, "t": 30, "b": 10})
     fig.update_layout(layout)
     fig.update_annotations(font_size=FONT_SIZE - 3)
     return fig

@@ -73,39 +73,51 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _NK_EPS = 10 * np.finfo(np.float64).eps
 
 
+def _lean_diffs(X: np.ndarray, means: np.ndarray) -> list[np.ndarray]:
+    """x_nj - mu_kj for each feature j: D arrays of shape (K, N) (contiguous rows)."""
+    return [X[:, j][None, :] - means[:, j][:, None] for j in range(X.shape[1])]
+
+
 def _lean_log_prob(
     X: np.ndarray, weights: np.ndarray, means: np.ndarray, cov: np.ndarray
 ) -> np.ndarray:
     """log pi_k + log N(x_n | mu_k, Sigma_k), shape (K, N) (components first), X (N, D).
 
-    Batched over components with matrix products (BLAS), not einsum (slow for small D):
-    Cholesky factors L_k, the whitened differences y = (x_n - mu_k) L_k^{-T} as one
-    (K, N, D) @ (K, D, D) product. Raises numpy.linalg.LinAlgError if a covariance is not
-    positive definite.
+    The quadratic form is summed feature pair by feature pair on (K, N) arrays,
+    ``sum_ij P_kij (x_ni - mu_ki)(x_nj - mu_kj)`` with the precisions P_k: for the small D
+    of this app that is a few elementwise operations, faster than batched matrix products.
+    Raises numpy.linalg.LinAlgError if a covariance is not positive definite.
     """
-    chol = np.linalg.cholesky(cov)
-    inv_t = np.swapaxes(np.linalg.inv(chol), 1, 2)
-    y = (X[None, :, :] - means[:, None, :]) @ inv_t
-    # Squared norms column by column: a reduction over a length-D last axis is slow for
-    # small D, D additions of (K, N) arrays are not.
-    maha = y[:, :, 0] ** 2
-    for j in range(1, X.shape[1]):
-        maha += y[:, :, j] ** 2
+    chol = np.linalg.cholesky(cov)  # also the positive-definiteness check
+    prec = np.linalg.inv(cov)
+    diffs = _lean_diffs(X, means)
+    d = X.shape[1]
+    maha = np.zeros_like(diffs[0])
+    for a in range(d):
+        maha += prec[:, a, a][:, None] * diffs[a] ** 2
+        for b in range(a + 1, d):
+            maha += (2.0 * prec[:, a, b])[:, None] * (diffs[a] * diffs[b])
     log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-    const = np.log(weights) - 0.5 * (X.shape[1] * _LOG_2PI + log_det)
-    return const[:, None] - 0.5 * maha
+    const = np.log(weights) - 0.5 * (d * _LOG_2PI + log_det)
+    maha *= -0.5
+    maha += const[:, None]
+    return maha
 
 
 def _lean_m_step(
     X: np.ndarray, resp: np.ndarray, covariance_type: str, reg_covar: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """weights (K,), means (K, D), covariances (K, D, D) from resp (K, N): gmm_core.m_step's
-    formulas."""
+    formulas, the scatter in two passes (about the new means: no cancellation)."""
     nk = resp.sum(axis=1) + _NK_EPS
     means = resp @ X / nk[:, None]
-    diff = X[None, :, :] - means[:, None, :]  # two-pass scatter: no cancellation
-    scatter = np.swapaxes(diff * resp[:, :, None], 1, 2) @ diff  # (K, D, D)
+    diffs = _lean_diffs(X, means)
     k, d = means.shape
+    scatter = np.empty((k, d, d))
+    for a in range(d):
+        weighted = resp * diffs[a]
+        for b in range(a, d):
+            scatter[:, a, b] = scatter[:, b, a] = (weighted * diffs[b]).sum(axis=1)
     eye = np.eye(d)
     if covariance_type == "full":
         cov = scatter / nk[:, None, None]
@@ -242,6 +254,38 @@ class FitResult:
         return self.params is not None
 
 
+def _kmeanspp_starts(
+    X: np.ndarray, n_components: int, covariance_type: str, reg_covar: float
+) -> Callable[[np.random.Generator], GMMParams]:
+    """``rng -> initialize(X, K, "kmeans++", rng, ...)``, with the parts that do not depend
+    on the seed (the distinct-point check, the data's covariance) done once, not per start.
+
+    The same draws from ``rng`` as :func:`gmm_core.initialize`, hence the same parameters
+    (a test checks it); a start that initialize would refuse raises the same ValueError.
+    """
+    from gmm_core._init import _distinct_count, _kmeans_plus_plus, _starting_covariances
+
+    k = int(n_components)
+    problem = None
+    if k < 1 or k > X.shape[0]:
+        problem = f"n_components = {k} must be from 1 to the {X.shape[0]} data points."
+    elif k > 1 and (distinct := _distinct_count(X)) < k:
+        problem = (f"The data have only {distinct} distinct point(s), fewer than K = {k} "
+                   "components.")
+    try:
+        cov = None if problem else _starting_covariances(X, k, covariance_type, reg_covar)
+    except ValueError as err:
+        problem = str(err)
+    weights = np.full(k, 1.0 / max(k, 1))
+
+    def start(rng: np.random.Generator) -> GMMParams:
+        if problem is not None:
+            raise ValueError(problem)
+        return GMMParams(weights, X[_kmeans_plus_plus(X, k, rng)], cov)
+
+    return start
+
+
 def fit_starts(
     X: np.ndarray,
     n_components: int,
@@ -278,12 +322,17 @@ def fit_starts(
     """
     X = check_data(X)
     out = []
+    start = _kmeanspp_starts(X, n_components, covariance_type, reg_covar) if (
+        lean and init_method == "kmeans++") else None
     for seed in seeds:
         try:
-            params0 = initialize(
-                X, n_components, init_method, np.random.default_rng(int(seed)),
-                covariance_type=covariance_type, reg_covar=reg_covar,
-            )
+            if start is not None:
+                params0 = start(np.random.default_rng(int(seed)))
+            else:
+                params0 = initialize(
+                    X, n_components, init_method, np.random.default_rng(int(seed)),
+                    covariance_type=covariance_type, reg_covar=reg_covar,
+                )
             if lean:
                 params, ll, n_iter, converged = lean_em(
                     X, params0, covariance_type, reg_covar=reg_covar, tol=tol,

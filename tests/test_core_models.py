@@ -242,6 +242,21 @@ def test_lean_em_follows_run_em(covariance_type: str, k: int) -> None:
         assert params.allclose(history.final.params, rtol=1e-7, atol=1e-9), rule
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
+def test_lean_starts_are_initialize_kmeanspp(covariance_type: str) -> None:
+    from gmm_core._selection import _kmeanspp_starts
+
+    X = datasets.load("blobs").X
+    start = _kmeanspp_starts(X, 4, covariance_type, 1e-6)
+    for seed in range(5):
+        ref = gmm_core.initialize(X, 4, "kmeans++", np.random.default_rng(seed),
+                                  covariance_type=covariance_type)
+        assert start(np.random.default_rng(seed)).allclose(ref, rtol=0)
+    few = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
+    with pytest.raises(ValueError, match="distinct"):
+        _kmeanspp_starts(few, 3, "full", 1e-6)(np.random.default_rng(0))
+
+
 def test_lean_em_reports_a_collapse_as_value_error() -> None:
     from gmm_core._selection import lean_em
 
