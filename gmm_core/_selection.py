@@ -503,6 +503,7 @@ def select_model(
     rule: str = "aitken",
     lean: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    n_jobs: int = 1,
 ) -> list[ModelScore]:
     """Score every (covariance type, K) model: BIC, AIC and ``n_folds``-fold CV.
 
@@ -521,6 +522,10 @@ def select_model(
         As for :func:`score_model`.
     progress : callable ``(done, total)``, optional
         Called after each model.
+    n_jobs : int, default 1
+        Worker processes (the models are independent; each result is the same whatever
+        the number of workers). Above 1, a :class:`concurrent.futures.ProcessPoolExecutor`
+        is started for the call (forked where the platform allows it).
 
     Returns
     -------
@@ -531,17 +536,48 @@ def select_model(
     folds = kfold_indices(X.shape[0], n_folds, np.random.default_rng(seed)) if n_folds else []
     seeds = [seed + j for j in range(n_init)]
     models = [(cov, k) for cov in covariance_types for k in ks]
+    kw = {"init_method": init_method, "reg_covar": reg_covar, "tol": tol,
+          "max_iter": max_iter, "rule": rule, "lean": lean}
+    if n_jobs > 1 and len(models) > 1:
+        return _select_in_processes(X, models, folds, seeds, kw, progress, n_jobs)
     out = []
     for i, (cov, k) in enumerate(models):
-        out.append(
-            score_model(
-                X, k, cov, folds, seeds, init_method=init_method, reg_covar=reg_covar,
-                tol=tol, max_iter=max_iter, rule=rule, lean=lean,
-            )
-        )
+        out.append(score_model(X, k, cov, folds, seeds, **kw))
         if progress is not None:
             progress(i + 1, len(models))
     return out
+
+
+def _select_in_processes(
+    X: np.ndarray,
+    models: list[tuple[str, int]],
+    folds: list[np.ndarray],
+    seeds: list[int],
+    kw: dict,
+    progress: Callable[[int, int], None] | None,
+    n_jobs: int,
+) -> list[ModelScore]:
+    """:func:`select_model`'s loop over models in ``n_jobs`` processes (results in order)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    methods = multiprocessing.get_all_start_methods()
+    # fork: the workers start in milliseconds with numpy already imported (the caller is
+    # a plain script); forkserver or spawn elsewhere.
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+    # The biggest models first, so that no worker is left with a large one at the end.
+    order = sorted(range(len(models)), key=lambda i: -models[i][1])
+    out: list[ModelScore | None] = [None] * len(models)
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+        futures = {
+            pool.submit(score_model, X, models[i][1], models[i][0], folds, seeds, **kw): i
+            for i in order
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            out[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(models))
+    return [s for s in out if s is not None]
 
 
 def best_model(

@@ -134,6 +134,17 @@ def test_folds_are_disjoint_and_cover_the_data(n: int, n_folds: int, seed: int) 
     assert max(sizes) - min(sizes) <= 1
 
 
+def test_select_model_in_two_processes_gives_the_same_scores(faithful: np.ndarray) -> None:
+    kw = {"n_folds": 3, "n_init": 2, "seed": 4, "rule": "loglik_change"}
+    one = gmm_core.select_model(faithful, range(1, 4), ["full", "tied"], **kw)
+    two = gmm_core.select_model(faithful, range(1, 4), ["full", "tied"], n_jobs=2, **kw)
+    assert [(s.covariance_type, s.n_components) for s in two] == [
+        (s.covariance_type, s.n_components) for s in one]
+    for a, b in zip(one, two, strict=True):
+        assert (a.bic, a.aic, a.cv_log_likelihood, a.seed) == (b.bic, b.aic,
+                                                                b.cv_log_likelihood, b.seed)
+
+
 def test_same_seed_same_folds() -> None:
     a = gmm_core.kfold_indices(100, 5, np.random.default_rng(7))
     b = gmm_core.kfold_indices(100, 5, np.random.default_rng(7))
