@@ -254,6 +254,7 @@ def _stepper_body(
         sharing.share_controls(n_features, state.share_link(shown))
         _label_agreement(n_features, data, view)
         export.render_downloads(n_features, data, shown, history, cursor)
+        model_panels.render_model_panels(n_features, data, view.params, chart_width)
     with right:
         if last > 0:
             st.slider(
