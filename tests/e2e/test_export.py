@@ -320,3 +320,32 @@ def test_two_sessions_get_their_own_large_downloads(
             assert wrong == 0, f"session {who} received {wrong} labels of the other session"
         assert_healthy(other.page, other.console)
     assert_healthy(app_page.page, app_page.console)
+
+
+def test_png_of_a_webgl_chart_shows_its_points(
+    visited_server: Any, app_page: BrowserPage  # noqa: F811
+) -> None:
+    """From 1,000 points the chart draws with WebGL: its PNG must still show the points."""
+    page = app_page.page
+    app_page.goto("/em-2d?dataset=blobs&d.n_samples=3000")
+    app_server_lib.wait_for_plots(page, 2, timeout_ms=90_000)
+    click_step(page, "E-step")
+    frame = main_chart_frame(page)
+    types = frame.evaluate(
+        "() => document.getElementById('chart')._fullData.map((t) => t.type)"
+    )
+    assert types[0] == "scattergl"
+
+    def coloured_pixels() -> int:
+        png, _ = download_bytes(page, frame.get_by_role("button", name="PNG").click)
+        rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+        # Saturated pixels (points, ellipses, means): far from white, grey and black.
+        return int(((rgb.max(axis=2) - rgb.min(axis=2)) > 60).sum())
+
+    with_points = coloured_pixels()
+    frame.evaluate("() => Plotly.restyle(document.getElementById('chart'), {visible: false}, [0])")
+    without_points = coloured_pixels()
+    frame.evaluate("() => Plotly.restyle(document.getElementById('chart'), {visible: true}, [0])")
+    # 3,000 coloured points of about 30 px each (at scale 2) make the difference.
+    assert with_points > without_points + 20_000, (with_points, without_points)
+    assert_healthy(page, app_page.console)
