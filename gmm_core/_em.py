@@ -471,13 +471,16 @@ def _normalise(lp: np.ndarray, single: bool) -> float:
         :math:`\\sum_n \\log \\sum_k \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`.
     """
     top = lp.max(axis=0)
-    np.subtract(lp, top, out=lp)
     if single:
-        lp[...] = np.exp(lp.astype(np.float32))
+        e = np.subtract(lp, top, out=np.empty(lp.shape, np.float32), casting="same_kind")
+        np.exp(e, out=e)
+        norm = e.sum(axis=0, dtype=np.float64)
+        np.divide(e, norm, out=lp)  # float32 / float64 -> float64, in one pass
     else:
+        np.subtract(lp, top, out=lp)
         np.exp(lp, out=lp)
-    norm = lp.sum(axis=0)
-    np.divide(lp, norm, out=lp)
+        norm = lp.sum(axis=0)
+        np.divide(lp, norm, out=lp)
     return float(top.sum()) + _sum_log(norm, lp.shape[0])
 
 
@@ -862,6 +865,42 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="gmm_core")
 
 
+@dataclass(frozen=True)
+class _Blocks:
+    """The data's centred chunks and their quadratic features, built once for a run.
+
+    Every EM iteration needs the same ``(x - centre)`` columns and features; a run of
+    many iterations builds them once when they fit in ``_BLOCKS_MAX_BYTES``.
+
+    Attributes
+    ----------
+    step : int
+        Rows per chunk (:func:`_chunk_step` for the run's K).
+    chunks : tuple of (ndarray (D, c), ndarray (F, c))
+        Centred points as columns and their features, chunk by chunk.
+    """
+
+    step: int
+    chunks: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+# Largest memory spent on _Blocks (2-D data: 64 bytes a point, so up to ~1M points).
+_BLOCKS_MAX_BYTES = 64 << 20
+
+
+def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | None:
+    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit."""
+    n, d = X.shape
+    if n * (1 + 2 * d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
+        return None
+    step = _chunk_step(n, n_components)
+    chunks = []
+    for start in range(0, n, step):
+        XcT = _centred_chunk(X, start, step, centre)
+        chunks.append((XcT, _features(XcT)))
+    return _Blocks(step, tuple(chunks))
+
+
 @dataclass
 class _PassSums:
     """What one run of chunks contributes to a fused pass.
@@ -891,6 +930,7 @@ def _pass_sums(
     single: bool,
     m_step: bool,
     narrow: tuple[int, ...],
+    blocks: _Blocks | None = None,
 ) -> _PassSums:
     """E-step and M-step sums over the chunks that begin at ``starts`` (see :func:`_em_pass`).
 
@@ -904,8 +944,11 @@ def _pass_sums(
     shifted = {j: (np.zeros(d), np.zeros((d, d))) for j in narrow}
     diffs: dict[int, np.ndarray] = {}
     for start in starts:
-        XcT = _centred_chunk(X, start, step, centre)
-        phi = _features(XcT)
+        if blocks is not None:
+            XcT, phi = blocks.chunks[start // step]
+        else:
+            XcT = _centred_chunk(X, start, step, centre)
+            phi = _features(XcT)
         wlp = dens.weighted_log_prob(XcT, phi, diffs if shifted else None)  # (K, c)
         total += _normalise(wlp, single)  # wlp now holds the responsibilities
         if stats is not None:
@@ -928,6 +971,7 @@ def _em_pass(
     *,
     m_step: bool = True,
     check_collapse: bool = True,
+    blocks: _Blocks | None = None,
 ) -> tuple[float, GMMParams | None, Collapse | None]:
     """One E-step (log-likelihood) and, optionally, the M-step that follows it.
 
@@ -957,7 +1001,7 @@ def _em_pass(
     """
     dens = _LogDensity.build(params, centre, extent)
     n, k = X.shape[0], params.n_components
-    step = _chunk_step(n, k)
+    step = blocks.step if blocks is not None else _chunk_step(n, k)
     large = n * k >= _SINGLE_EXP_MIN_ELEMENTS
     # Moments of the narrow (exactly evaluated) components about their own means.
     narrow = (
@@ -973,7 +1017,9 @@ def _em_pass(
             for i in range(workers)]
 
     def accumulate(run: range) -> _PassSums:
-        return _pass_sums(X, dens, centre, run, step, single=large, m_step=m_step, narrow=narrow)
+        return _pass_sums(
+            X, dens, centre, run, step, single=large, m_step=m_step, narrow=narrow, blocks=blocks
+        )
 
     if workers > 1:
         parts = list(_executor().map(accumulate, runs))
@@ -1291,10 +1337,13 @@ def run_em(
             covariance_type, reg_covar, rule, last, ahead, twins,
         )
 
+    # Built once when the run has iterations to share them (and memory allows).
+    blocks = _blocks(X, centre, params0.n_components) if max_iter > 1 else None
     params = params0
     try:
         ll, new, collapse = _em_pass(
-            X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0
+            X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0,
+            blocks=blocks,
         )
     except ComponentCollapseError as err:
         steps.append(HalfStep("init", 0, params, float("nan")))
@@ -1308,7 +1357,8 @@ def run_em(
         params = new
         try:
             ll_new, new, collapse = _em_pass(
-                X, params, centre, extent, covariance_type, reg_covar, m_step=it < max_iter
+                X, params, centre, extent, covariance_type, reg_covar, m_step=it < max_iter,
+                blocks=blocks,
             )
         except ComponentCollapseError as err:
             # The new parameters cannot even be evaluated (infinite likelihood):

@@ -44,6 +44,8 @@ from gmm_core._em import (
     ComponentCollapseError,
     EMHistory,
     HalfStep,
+    _Blocks,
+    _blocks,
     _centre_and_extent,
     _centred_chunk,
     _check_m_step_result,
@@ -704,6 +706,7 @@ class GaussianMixture:
         lower_bound: float,
         centre: np.ndarray,
         extent: float,
+        blocks: _Blocks | None,
     ) -> _Run:
         """scikit-learn's EM loop from ``params``; one fused pass per iteration."""
         n = X.shape[0]
@@ -714,7 +717,7 @@ class GaussianMixture:
             try:
                 ll, new, collapse = _em_pass(
                     X, params, centre, extent, self.covariance_type, self.reg_covar,
-                    m_step=True, check_collapse=False,
+                    m_step=True, check_collapse=False, blocks=blocks,
                 )
             except ComponentCollapseError as err:
                 _raise_ill_defined(err)
@@ -746,6 +749,8 @@ class GaussianMixture:
                 "dimensions; set warm_start=False to start afresh."
             )
         centre, extent = _centre_and_extent(X64)
+        # The data's chunks and features, shared by every iteration of every start.
+        blocks = _blocks(X64, centre, self.n_components) if self.max_iter > 1 else None
         needs_random = do_init and any(v is None for v in inits)
         rng = _as_generator(self.random_state) if needs_random else None
 
@@ -757,7 +762,7 @@ class GaussianMixture:
                 lower_bound = -np.inf
             else:
                 params0, lower_bound = self.params_, self.lower_bound_
-            run = self._run(X64, params0, lower_bound, centre, extent)
+            run = self._run(X64, params0, lower_bound, centre, extent, blocks)
             if self.max_iter == 0:
                 best = run  # scikit-learn keeps the last start's parameters
                 best.lower_bound = -np.inf
