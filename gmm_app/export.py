@@ -108,6 +108,9 @@ def point_labels(data: LoadedData, settings: state.Settings) -> Labels | None:
     Uploaded data: the user's label column, if one was chosen. A built-in data set: its
     classes (species of a real data set, the generating component of a synthetic one).
     """
+    codes, names = getattr(data, "labels", None), getattr(data, "label_names", None)
+    if codes is not None and names is not None:  # carried by the loaded data
+        return Labels(np.asarray(codes), tuple(names))
     if data.dataset == state.UPLOADED:
         uploaded = state.uploaded_dataset(data.X.shape[1])
         if uploaded is None or data.key != f"upload:{uploaded.content_key}":

@@ -281,3 +281,17 @@ def test_every_download_button_of_the_app_is_deferred_and_private() -> None:
             assert re.search(r"\bmime=private_mime\(", args), f"{path}: {args[:80]}"
             assert re.search(r"\bdata=(make|lambda|partial\()", args), f"{path}: {args[:80]}"
     assert calls >= 1
+
+
+def test_points_csv_uses_the_labels_the_loaded_data_carry() -> None:
+    X = _two_clusters()
+    history = run_em(X, initialize(X, 2, "kmeans++", np.random.default_rng(0)), max_iter=2)
+    codes = np.array([1, 0] * 35)
+    data = LoadedData(X=X, dataset="your-data", title="Your data: t.csv", feature_names=("u", "v"),
+                      description="", trusted=False, true_params=None, key="upload:t",
+                      labels=codes, label_names=("+one", "two"))
+    labels = export.point_labels(data, _settings())
+    assert labels is not None
+    text = export._points_file(data, _settings(), history.steps[-1].params, labels)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert [r[-1] for r in rows[1:]] == ["two", "'+one"] * 35
