@@ -54,7 +54,8 @@ from gmm_app.formatting import md_escape
 
 __all__ = [
     "FIELD", "FIELDS", "PAGE", "PAGES", "UPLOADED", "Context", "Field", "Keys", "Page",
-    "RunSpec", "Settings", "UploadedData", "add_mean", "builtin_data_key", "clear_means",
+    "RunSpec", "Settings", "UploadedData", "add_mean", "builtin_data_key", "check_inspected",
+    "clear_means",
     "clear_uploaded_dataset", "content_key", "dataset_choices", "default_knobs",
     "describe_change", "ensure_knobs", "field_key", "format_means", "get_cursor",
     "get_inspected", "get_notice", "init_page", "is_playing", "keys", "knob_fields",
@@ -478,6 +479,21 @@ def get_inspected(page: PageRef, n_points: int) -> int | None:
     """Index of the inspected point, or None (also when out of range)."""
     value = view_value(page, "inspect")
     return value if value is not None and 0 <= value < n_points else None
+
+
+def check_inspected(page: PageRef, n_points: int) -> None:
+    """Drop an inspected point the data do not have (e.g. a link's), saying so with the
+    link's messages (:func:`link_messages`). Call before the point's widget is drawn."""
+    value = view_value(page, "inspect")
+    if value is None or 0 <= value < n_points:
+        return
+    k = keys(page)
+    st.session_state[k.field("inspect")] = None
+    message = (
+        f"The link's {FIELD['inspect'].url}={value} was ignored: these data have the points "
+        f"0 to {n_points - 1}. No point is inspected."
+    )
+    st.session_state[k.link_messages] = [*link_messages(page), md_escape(message)]
 
 
 def click_sets_means(page: PageRef) -> bool:

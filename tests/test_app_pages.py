@@ -296,9 +296,11 @@ def test_manual_initialisation_waits_for_k_means_then_runs() -> None:
 def test_inspecting_a_point_shows_its_e_step_numbers() -> None:
     at = open_page("pages/em-2d.py", SMALL_2D)
     click(at, "em2d", "iterate")
+    at.session_state["em2d.tab"] = "Inspect a point"  # the tab builds its widgets when open
+    at.run()
     at.number_input(key="em2d.inspect").set_value(5).run()
     assert not at.exception
-    breakdown = at.table[1].value
+    breakdown = next(t.value for t in at.table if "sum" in list(t.value.get("k", [])))
     assert list(breakdown["k"]) == ["1", "2", "3", "sum"]
     # Independent reference: the same run (gmm_core, seeded), densities from scipy.
     X = datasets.load("blobs", n_samples=200).X
@@ -493,7 +495,12 @@ def test_a_copied_link_reproduces_the_whole_view() -> None:
     at.toggle(key="em2d.contours").set_value(True).run()
     at.toggle(key="em2d.truth").set_value(True).run()
     at.select_slider(key="em2d.size").set_value("large").run()
+    at.session_state["em2d.tab"] = "Inspect a point"  # the tab builds its widgets when open
+    at.run()
     at.number_input(key="em2d.inspect").set_value(12).run()
+    at.session_state["em2d.tab"] = "Parameters"
+    at.session_state["em2d.share_qr"] = True  # open "Link and QR code"
+    at.run()
     assert not at.exception
     link = at.get("code")[0].value
     before = (status(at), chart(at, "em2d.chart"), at.table[0].value)
@@ -510,6 +517,16 @@ def test_a_copied_link_reproduces_the_whole_view() -> None:
     assert opened.toggle(key="em2d.contours").value is True
     assert opened.toggle(key="em2d.truth").value is True
     assert opened.select_slider(key="em2d.size").value == "large"
-    assert opened.number_input(key="em2d.inspect").value == 12
-    assert "tab" not in query  # a number typed does not switch the tab (default: not written)
+    assert opened.session_state["em2d.inspect"] == 12
+    assert "tab" not in query  # the Parameters tab: the default, not written
+    opened.session_state["em2d.tab"] = "Inspect a point"
+    opened.run()
     assert any("Point **#12**" in m.value for m in opened.markdown)
+
+
+def test_a_link_to_a_point_the_data_do_not_have_says_so() -> None:
+    at = open_page("pages/em-2d.py", {**SMALL_2D, "inspect": "5000"})
+    shown = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]
+    assert any("inspect=5000 was ignored" in w and "0 to 199" in w for w in shown), shown
+    assert at.session_state["em2d.inspect"] is None
+    assert "inspect" not in at.query_params
