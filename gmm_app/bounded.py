@@ -61,22 +61,32 @@ def _bounds(*rows: CacheBound) -> dict[str, CacheBound]:
 
 
 CACHE_BOUNDS: dict[str, CacheBound] = _bounds(
-    CacheBound("gmm_app.engine._run", 64, 96 * MIB,
-               "EM histories: parameters per half-step (K x D x D), never N-sized arrays"),
-    CacheBound("gmm_app.engine.responsibilities", 48, 20 * MIB,
-               "responsibilities (N x K) of the E-steps recently shown; 256 MiB in all"),
-    CacheBound("gmm_app.data._builtin", 32, 8 * MIB,
+    CacheBound("gmm_app.engine._run", 64, 64 * MIB,
+               "EM histories: parameters per half-step (K x D x D), never N-sized arrays; "
+               "at most 2 x 1,000 + 1 half-steps of K <= 10 components"),
+    CacheBound("gmm_app.engine.responsibilities", 48, 16 * MIB,
+               "responsibilities (N x K) of E-steps recently shown; 48 entries or 768 MiB "
+               "(BoundedCache: 256 MiB in all)"),
+    CacheBound("gmm_app.data._load_builtin", 32, 8 * MIB,
                "built-in and synthetic data sets (N x D floats, N at most 200,000)"),
-    CacheBound("gmm_app.models.score_model", 2000, 64 * 1024,
+    CacheBound("gmm_app.models._score", 2000, 64 * 1024,
                "one model's scores (a few numbers and its parameters)"),
     CacheBound("gmm_app.models.restarts", 64, 4 * MIB, "restarts grouped by optimum"),
-    CacheBound("gmm_app.models.kmeans_vs_gmm", 64, 16 * MIB, "k-means against a mixture"),
+    CacheBound("gmm_app.models.compare", 64, 16 * MIB, "k-means against a mixture"),
     CacheBound("gmm_app.models.draw_samples", 64, 2 * MIB, "samples drawn from a model"),
+    CacheBound("gmm_app.your_data._parsed", 4, 700 * MIB,
+               "parsed uploads (the table of a 50 MB file), keyed by a SHA-256 of the content"),
+    CacheBound("gmm_app.your_data._preview", 8, 1 * MIB, "previews of parsed uploads"),
+    CacheBound("gmm_app.your_data._selection", 8, 40 * MIB,
+               "the chosen columns of an upload (N x 2 floats and labels)"),
     CacheBound("gmm_app.animation._font", 8, 1 * MIB, "Pillow fonts of the run animation"),
-    CacheBound("gmm_app.code_panel._source_lines", 16, 256 * 1024, "textbook source lines"),
-    CacheBound("gmm_app.declared._knob_fields", 64, 64 * 1024, "settings of data-set knobs"),
+    CacheBound("gmm_app.code_panel.body_source", 16, 64 * 1024, "textbook source lines"),
+    CacheBound("gmm_app.declared._true_k", 64, 1024, "true K of a data set with its knobs"),
     CacheBound("gmm_app.sharing.qr_svg", 64, 256 * 1024, "QR codes of shared links"),
+    CacheBound("gmm_app.stepper._PLAYING", 16, 16 * 1024,
+               "one Play fragment per declared play speed"),
 )
+"""Every cache of the app and its bound (tests/test_bounded.py keeps it complete)."""
 
 
 def bound(name: str) -> CacheBound:
@@ -102,11 +112,11 @@ class BoundedCache:
     whole byte budget is computed but not kept.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, max_bytes: int | None = None) -> None:
         spec = bound(name)
         self.name = name
         self.max_entries = spec.max_entries
-        self.max_bytes = spec.max_bytes
+        self.max_bytes = spec.max_bytes if max_bytes is None else min(max_bytes, spec.max_bytes)
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()

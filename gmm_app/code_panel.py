@@ -12,7 +12,7 @@ import ast
 import inspect
 import textwrap
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ SHOWN_POINTS = 5
 """Responsibilities are listed for this many points (the inspected one first)."""
 
 
-@cache
+@lru_cache(maxsize=16)  # a handful of textbook functions (gmm_app.bounded)
 def body_source(function: Callable) -> str:
     """The source of ``function`` without its docstring: the lines that compute.
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from gmm_app.bounded import CACHE_TTL_S
 from gmm_app.state import UPLOADED, Settings, UploadedData, builtin_data_key
 from gmm_core import GMMParams, datasets
 
@@ -53,7 +54,7 @@ class LoadedData:
     label_names: tuple[str, ...] | None = None
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=32, ttl=CACHE_TTL_S, show_spinner=False)
 def _load_builtin(name: str, knob_items: tuple[tuple[str, float], ...]) -> datasets.Dataset:
     return datasets.load(name, **dict(knob_items))
 

@@ -54,6 +54,27 @@ UPLOADED = "your-data"
 """Data-set identifier of the session's uploaded data."""
 DEFAULT_DATASET = {1: "three_gaussians_1d", 2: "blobs"}
 MAX_ITER_MAX = 1000
+
+# --------------------------------------------------------------------------- limits
+# Every limit on what one visitor may ask of the shared server, in one place (issue 10).
+# Streamlit's own limits in .streamlit/config.toml must agree (tests/test_limits.py checks).
+MAX_UPLOAD_MB = 50
+"""Largest upload, in MB of 1,000,000 bytes as Streamlit counts them: equals
+``server.maxUploadSize`` (the uploader itself refuses files of 50,000,000 bytes and more)."""
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB * 1_000_000
+MAX_PASTE_CHARS = 2_000_000
+"""Longest pasted text (the text box refuses more). A paste travels in one websocket message,
+which Streamlit caps at ``server.maxWidgetStateSize`` (25 MB); 2,000,000 characters are at
+most 8 MB of UTF-8, well inside it. Larger tables: upload them as a file."""
+MAX_RUN_WORK = 200_000_000
+"""Largest N x K x max_iter of one EM run (~3.5 s of one core: ~17 ns per point, component and
+iteration in 2-D). A link, widget or upload asking for more gets a message saying what to
+lower, not a run that holds the server for minutes."""
+HEAVY_RUN_WORK = 5_000_000
+"""Runs above this N x K x max_iter take one of :data:`HEAVY_RUN_SLOTS` slots: the others
+wait their turn (and stop waiting when their visitor leaves), so that the rest of the class
+keeps a core for its clicks."""
+HEAVY_RUN_SLOTS = 1
 QUOTE_MAX_CHARS = 60
 """Link text quoted in a message is cut to this many characters."""
 UNKNOWN_SHOWN = 5

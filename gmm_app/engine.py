@@ -14,15 +14,20 @@ Every number comes from :mod:`gmm_core`; this module only selects and arranges.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+import threading
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from gmm_app.bounded import BoundedCache
+from gmm_app.bounded import CACHE_TTL_S, BoundedCache
 from gmm_app.data import LoadedData
-from gmm_app.declared import RunSpec, Settings
+from gmm_app.declared import HEAVY_RUN_SLOTS, HEAVY_RUN_WORK, MAX_RUN_WORK, RunSpec, Settings
 from gmm_app.geometry import grid_1d, grid_2d
 from gmm_core import (
     EMHistory,
@@ -74,10 +79,67 @@ def manual_means_problem(settings: Settings) -> str | None:
     )
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+def run_work(n_points: int, spec: RunSpec) -> int:
+    """The size of a run, N x K x max_iter: what :data:`MAX_RUN_WORK` bounds."""
+    return int(n_points) * int(spec.n_components) * max(int(spec.max_iter), 1)
+
+
+def too_large_message(n_points: int, spec: RunSpec) -> str | None:
+    """Why a run is refused (it asks more than :data:`MAX_RUN_WORK`), or None."""
+    work = run_work(n_points, spec)
+    if work <= MAX_RUN_WORK:
+        return None
+    k, iters = int(spec.n_components), max(int(spec.max_iter), 1)
+    lower = [f"the iterations (Regularisation and stopping) to {MAX_RUN_WORK // (n_points * k):,}"
+             if MAX_RUN_WORK // (n_points * k) >= 1 else None,
+             f"K to {MAX_RUN_WORK // (n_points * iters):,}"
+             if MAX_RUN_WORK // (n_points * iters) >= 1 else None,
+             f"the number of points to {MAX_RUN_WORK // (k * iters):,}"]
+    options = " or ".join(x for x in lower if x)
+    return (
+        f"This run is too large for a server shared by a class: N \u00d7 K \u00d7 iterations = "
+        f"{n_points:,} \u00d7 {k} \u00d7 {iters:,} = {work:,}, and one run may do at most "
+        f"{MAX_RUN_WORK:,}. Lower {options} or less."
+    )
+
+
+_HEAVY_SLOTS = threading.BoundedSemaphore(HEAVY_RUN_SLOTS)
+
+
+def _stop_requested() -> bool:
+    """True if this script run was asked to stop or rerun (the visitor left, or changed a
+    setting): a run waiting for a slot then gives up its turn."""
+    ctx = get_script_run_ctx(suppress_warning=True)
+    requests = getattr(ctx, "script_requests", None)
+    state = getattr(requests, "_state", None)  # Streamlit's ScriptRequests (no public getter)
+    return state is not None and state != ScriptRequestType.CONTINUE
+
+
+@contextmanager
+def _heavy_slot(work: int) -> Iterator[None]:
+    """Runs larger than :data:`HEAVY_RUN_WORK` take turns (:data:`HEAVY_RUN_SLOTS` at once);
+    a waiting run stops waiting when its session is stopped (disconnected) or reruns."""
+    if work <= HEAVY_RUN_WORK:
+        yield
+        return
+    while not _HEAVY_SLOTS.acquire(timeout=0.2):
+        if _stop_requested():
+            raise StopException()
+    try:
+        yield
+    finally:
+        _HEAVY_SLOTS.release()
+
+
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner="Computing the EM run\u2026")
 def _run(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
     # ``spec.data_key`` identifies ``_X`` (which is not hashed): built-in data by name and
     # knobs, uploaded data by a SHA-256 of its content.
+    with _heavy_slot(run_work(len(_X), spec)):
+        return _run_now(spec, _X)
+
+
+def _run_now(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
     rng = np.random.default_rng(spec.seed)
     try:
         params0 = initialize(
@@ -106,8 +168,13 @@ def _run(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
 
 
 def compute_run(data: LoadedData, settings: Settings) -> RunOutcome:
-    """The EM run of ``settings`` on ``data`` (cached by its :class:`RunSpec`)."""
-    return _run(settings.run_spec(data.key), data.X)
+    """The EM run of ``settings`` on ``data`` (cached by its :class:`RunSpec`), or a message
+    saying what to lower when it asks more than :data:`MAX_RUN_WORK`."""
+    spec = settings.run_spec(data.key)
+    refused = too_large_message(len(data.X), spec)
+    if refused:
+        return RunOutcome(None, refused)
+    return _run(spec, data.X)
 
 
 @dataclass(frozen=True)
@@ -137,7 +204,7 @@ class StepView:
     error: str | None = None
 
 
-_RESPONSIBILITIES = BoundedCache("gmm_app.engine.responsibilities")
+_RESPONSIBILITIES = BoundedCache("gmm_app.engine.responsibilities", max_bytes=256 * 1024 * 1024)
 
 
 def step_view(

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from gmm_app.bounded import CACHE_TTL_S
 from gmm_core import (
     COVARIANCE_TYPES,
     EMHistory,
@@ -78,7 +79,7 @@ def parameter_formula(covariance_type: str) -> str:
 
 
 # --------------------------------------------------------------------------- choose K
-@st.cache_data(max_entries=2000, show_spinner=False)
+@st.cache_data(max_entries=2000, ttl=CACHE_TTL_S, show_spinner=False)
 def _score(
     data_key: str, _X: np.ndarray, k: int, cov: str, n_folds: int, n_init: int, seed: int
 ) -> ModelScore:
@@ -146,7 +147,7 @@ def parameter_counts(n_features: int, covariance_types: tuple[str, ...]) -> pd.D
 
 
 # --------------------------------------------------------------------------- restarts
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def restarts(
     data_key: str, _X: np.ndarray, k: int, cov: str, init_method: str, first_seed: int,
     n_starts: int,
@@ -210,7 +211,7 @@ class Comparison:
         return max(len(self.kmeans), len(self.em_params))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def compare(data_key: str, _X: np.ndarray, k: int, seed: int, shared_var: str) -> Comparison:
     """k-means and EM (learned full covariances, or a fixed shared σ²) from the same start."""
     try:
@@ -272,7 +273,7 @@ def agreement(kmeans_labels: np.ndarray | None, resp: np.ndarray | None) -> floa
 
 
 # --------------------------------------------------------------------------- samples, unusual
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner=False)
 def draw_samples(params_dict: dict, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``n`` points from the mixture in two stages (z, then x), seeded: ``(X (n, D), z (n,))``."""
     return sample_two_stage(GMMParams.from_dict(params_dict), n, np.random.default_rng(seed))

@@ -50,8 +50,8 @@ __all__ = [
     "select_columns",
 ]
 
-MAX_UPLOAD_MB: int = 50
-"""Upload limit in MiB; must equal ``server.maxUploadSize`` in ``.streamlit/config.toml``."""
+# The limits are declared once, in gmm_app.declared (issue 10).
+from gmm_app.declared import MAX_PASTE_CHARS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB  # noqa: E402
 
 INTERACTIVE_CAP: int = 200_000
 """Usable rows beyond which :func:`select_columns` takes a reproducible random subsample."""
@@ -244,10 +244,11 @@ def parse_text(text: str) -> ParsedTable:
     try:
         if not isinstance(text, str):
             raise UploadError("Paste the data as text: one row of numbers per line.")
-        if len(text) > MAX_UPLOAD_MB * 1024 * 1024:
+        if len(text) > MAX_PASTE_CHARS:
             raise UploadError(
-                f"The pasted text is longer than the {MAX_UPLOAD_MB} MB limit. Paste fewer "
-                "rows, or upload the data as a file."
+                f"The pasted text is longer than the limit of {MAX_PASTE_CHARS:,} characters "
+                f"for a paste. Paste fewer rows, or upload the data as a file (up to "
+                f"{MAX_UPLOAD_MB} MB)."
             )
         if "\x00" in text or _looks_binary(text[:65536].encode("latin-1", "replace")):
             raise UploadError(
@@ -280,9 +281,8 @@ def _check_bytes(raw: bytes, filename: str) -> None:
             f"The file “{filename}” is empty. Choose the file that contains your data: "
             "a CSV, TSV or TXT table with one row of numbers per line."
         )
-    limit = MAX_UPLOAD_MB * 1024 * 1024
-    if size > limit:
-        size_mb = math.ceil(size / (1024 * 1024) * 10) / 10
+    if size >= MAX_UPLOAD_BYTES:  # as Streamlit's uploader counts: 50 MB = 50,000,000 bytes
+        size_mb = math.floor(size / 1_000_000 * 10) / 10
         raise UploadError(
             f"The file “{filename}” is over the upload limit of {MAX_UPLOAD_MB} MB (it is "
             f"{size_mb:.1f} MB). Keep only the columns you need, or a sample of the rows, "

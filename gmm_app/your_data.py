@@ -44,6 +44,7 @@ from gmm_app.export import download_stem, params_document, points_document, rend
 from gmm_app.formatting import md_escape
 from gmm_app.upload import (
     INTERACTIVE_CAP,
+    MAX_PASTE_CHARS,
     MAX_UPLOAD_MB,
     ParsedTable,
     Selection,
@@ -299,10 +300,12 @@ def _read_input(source: str) -> tuple[bytes | str, str] | None:
             return None
         return uploaded.getvalue(), uploaded.name
     text = st.text_area(
-        "Paste a table: one row per line, values separated by commas, semicolons, tabs or spaces",
+        "Paste a table: one row per line, values separated by commas, semicolons, tabs or "
+        f"spaces (up to {MAX_PASTE_CHARS:,} characters; larger tables: upload a file)",
         key=_key("paste"),
         height=220,
         placeholder="eruptions,waiting\n3.6,79\n1.8,54\n3.333,74\n…",
+        max_chars=MAX_PASTE_CHARS,
         help="Press Ctrl+Enter (or click outside the box) to read the text.",
         persist_state="session",
     )

@@ -1,0 +1,77 @@
+"""Issue 10, a fair share: the limits are declared once and agree with Streamlit's own; a run
+larger than the budget is refused with a message that says what to lower."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from gmm_app import engine, upload
+from gmm_app.declared import (
+    MAX_PASTE_CHARS,
+    MAX_RUN_WORK,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
+    STEPPER_PAGE,
+    Settings,
+)
+
+CONFIG = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml")
+                       .read_text(encoding="utf-8"))
+
+
+def test_upload_limit_is_streamlits() -> None:
+    assert CONFIG["server"]["maxUploadSize"] == MAX_UPLOAD_MB
+    assert MAX_UPLOAD_BYTES == MAX_UPLOAD_MB * 1_000_000  # the uploader counts MB of 10^6 B
+
+
+def test_a_paste_fits_in_one_websocket_message() -> None:
+    from streamlit import config
+
+    # server.maxWidgetStateSize (MB of 10^6 bytes) caps a client message; UTF-8 <= 4 B/char.
+    limit = CONFIG["server"].get("maxWidgetStateSize",
+                                 config.get_option("server.maxWidgetStateSize")) * 1_000_000
+    assert 4 * MAX_PASTE_CHARS < limit
+
+
+def test_streamlit_does_not_collect_after_every_run() -> None:
+    assert CONFIG["runner"]["postScriptGC"] is False
+
+
+def test_too_long_paste_gets_the_apps_message() -> None:
+    with pytest.raises(upload.UploadError, match=f"{MAX_PASTE_CHARS:,} characters"):
+        upload.parse_text("1,2\n" * (MAX_PASTE_CHARS // 4 + 1))
+
+
+def test_file_at_streamlits_limit_gets_the_apps_message() -> None:
+    raw = b"1,2\n" * (MAX_UPLOAD_BYTES // 4)
+    with pytest.raises(upload.UploadError, match=r"upload limit of 50 MB \(it is 50\.0 MB\)"):
+        upload.parse_table(raw, "big.csv")
+
+
+def _spec(n_components: int, max_iter: int) -> object:
+    return Settings.defaults(STEPPER_PAGE[2]).replace(
+        n_components=n_components, max_iter=max_iter).run_spec("blobs")
+
+
+def test_heavy_link_is_refused_with_what_to_lower() -> None:
+    spec = _spec(10, 1000)
+    message = engine.too_large_message(200_000, spec)
+    assert message is not None
+    assert "200,000 \u00d7 10 \u00d7 1,000 = 2,000,000,000" in message
+    # Each suggestion, applied alone, brings the run within the budget.
+    iters = int(re.search(r"iterations \(Regularisation and stopping\) to ([\d,]+)",
+                          message).group(1).replace(",", ""))
+    k = int(re.search(r"K to ([\d,]+)", message).group(1).replace(",", ""))
+    n = int(re.search(r"number of points to ([\d,]+)", message).group(1).replace(",", ""))
+    assert 200_000 * 10 * iters <= MAX_RUN_WORK < 200_000 * 10 * (iters + 1)
+    assert 200_000 * k * 1000 <= MAX_RUN_WORK
+    assert n * 10 * 1000 <= MAX_RUN_WORK
+
+
+def test_default_run_is_not_refused() -> None:
+    assert engine.too_large_message(600, _spec(3, 300)) is None
+    assert engine.too_large_message(50_000, _spec(3, 300)) is None
