@@ -418,3 +418,40 @@ def test_link_text_in_messages_cannot_inject_markdown() -> None:
     assert r"\!\[x\]\(" in shown[0]
     assert "\u202e" not in shown[0]
     assert "and 4 more" in shown[0]
+
+
+def _strategy(f: Field, ctx: Context) -> object:
+    """A hypothesis strategy of the valid values of ``f`` (from its declared range)."""
+    from hypothesis import strategies as hs
+
+    if f.kind == "bool":
+        return hs.booleans()
+    if f.kind == "choice":
+        return hs.sampled_from(f.choices_for(ctx))
+    if f.kind == "means":
+        coords = hs.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+        return hs.lists(hs.tuples(*[coords] * ctx.n_features), max_size=4).map(tuple)
+    if f.kind == "int":
+        ints = hs.integers(int(f.lo or 0), int(f.hi) if f.hi is not None else 10**9)
+        return hs.none() | ints if f.optional else ints
+    return hs.floats(float(f.lo or 0.0), float(f.hi if f.hi is not None else 1e9),
+                     allow_nan=False, allow_infinity=False)
+
+
+def test_random_settings_round_trip_exactly() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as hs
+
+    base = Settings.defaults("em2d", "blobs")
+    ctx = base.context()
+    linked = [f for f in base.fields if f.link and f.name != "dataset"]
+
+    @settings(max_examples=150, deadline=None)
+    @given(hs.fixed_dictionaries({f.name: _strategy(f, ctx) for f in linked}))
+    def check(values: dict) -> None:
+        original = base.replace(**values)
+        restored, messages = Settings.from_query(original.to_query(), "em2d")
+        assert messages == []
+        assert restored == original
+
+    check()
