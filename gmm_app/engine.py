@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.logger import get_logger
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
@@ -104,6 +105,9 @@ def too_large_message(n_points: int, spec: RunSpec) -> str | None:
 
 
 _HEAVY_SLOTS = threading.BoundedSemaphore(HEAVY_RUN_SLOTS)
+_LOG = get_logger(__name__)
+GAVE_UP_LOG = "A large EM run gave up its turn: its session stopped"
+"""Logged (Streamlit's logger, level info) when a waiting run's visitor leaves or reruns."""
 
 
 def _stop_requested() -> bool:
@@ -124,6 +128,7 @@ def _heavy_slot(work: int) -> Iterator[None]:
         return
     while not _HEAVY_SLOTS.acquire(timeout=0.2):
         if _stop_requested():
+            _LOG.info("%s (N x K x iterations = %d)", GAVE_UP_LOG, work)
             raise StopException()
     try:
         yield
