@@ -280,6 +280,134 @@ def run_abuse(server: AppServer, heavy: int, seconds: float) -> None:
         print(f"      {line}")
 
 
+MAIN = '[data-testid="stMain"]'
+
+
+def make_csv(rows: int, seed: int, short: bool = False) -> bytes:
+    """A two-column numeric CSV; ``short`` rows (e.g. "1,2") make the most rows per byte."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    if short:
+        values = rng.integers(0, 10, size=(rows, 2))
+        return b"a,b\n" + b"\n".join(b"%d,%d" % (a, b) for a, b in values.tolist()) + b"\n"
+    values = rng.normal(size=(rows, 2))
+    return ("x,y\n" + "\n".join(f"{a:.6f},{b:.6f}" for a, b in values.tolist()) + "\n").encode()
+
+
+def upload_in_browser(browser: object, server: AppServer, content: bytes, name: str,
+                      use: bool = True) -> str:
+    """One tab: open /your-data, upload ``content``, optionally "Use this data"; closed after."""
+    import re
+
+    from _app_server import VIEWPORT, wait_for_idle
+
+    context = browser.new_context(viewport=VIEWPORT)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.set_default_timeout(240_000)
+        page.goto(server.url("/your-data"), wait_until="domcontentloaded")
+        wait_for_idle(page, 120_000)
+        page.locator(f'{MAIN} [data-testid="stFileUploader"] input[type="file"]') \
+            .set_input_files({"name": name, "mimeType": "text/csv", "buffer": content})
+        ready = page.get_by_text(re.compile(r"^Ready: \d"))
+        refused = page.locator(f'{MAIN} [data-testid="stAlertContentError"]')
+        ready.or_(refused).first.wait_for()
+        wait_for_idle(page, 240_000)
+        if not ready.count():
+            return "refused: " + refused.first.inner_text()[:100]
+        if use:
+            page.get_by_role("button", name=re.compile(r"Use this data$")).click()
+            page.wait_for_url(re.compile(r"/em-[12]d(\?|$)"))
+            wait_for_idle(page, 240_000)
+        return "ok"
+    except Exception as err:  # reported, not raised: the benchmark goes on
+        return f"error: {str(err).splitlines()[0][:120]}"
+    finally:
+        context.close()
+
+
+def run_memory(server: AppServer, uploads: int, wait_release: float) -> None:
+    """``uploads`` tabs in turn upload 50,000-200,000 rows, use them and close; RSS after."""
+    from _app_server import find_chromium, launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    pid = server.process.pid
+    with sync_playwright() as pw:
+        browser = launch_chromium(pw, find_chromium())
+        upload_in_browser(browser, server, make_csv(1000, 0), "warm.csv")
+        time.sleep(3)
+        before = process_rss_bytes(pid)
+        outcomes = []
+        with RssMonitor(pid) as rss:
+            for i in range(uploads):
+                rows = 50_000 + (150_000 * i) // max(uploads - 1, 1)
+                outcomes.append(upload_in_browser(browser, server, make_csv(rows, i),
+                                                  f"class{i}.csv"))
+        browser.close()
+    closed = process_rss_bytes(pid)
+    time.sleep(wait_release)
+    after = process_rss_bytes(pid)
+    errors = [o for o in outcomes if o != "ok"]
+    print(f"  memory: {uploads} uploads of 50,000-200,000 rows: RSS before {before / MIB:.0f} MiB,"
+          f" peak {rss.peak / MIB:.0f}, all tabs closed {closed / MIB:.0f},"
+          f" {wait_release:.0f} s later {after / MIB:.0f}"
+          f" ({100 * (after - before) / before:+.0f} %)"
+          f" | errors {len(errors)}")
+    for e in errors[:3]:
+        print(f"      {e}")
+
+
+def run_upload_abuse(server: AppServer, n: int, size_mb: float) -> None:
+    """``n`` tabs at once upload a ``size_mb`` MB CSV of short rows, beside a normal visitor."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from _app_server import find_chromium, launch_chromium
+    from playwright.sync_api import sync_playwright
+
+    pid = server.process.pid
+    content = make_csv(int(size_mb * 1_000_000 / 4), 7, short=True)[: int(size_mb * 1_000_000)]
+    content = content[: content.rfind(b"\n") + 1]
+    visitor = WsSession(server.base_url, timeout=240)
+    visitor.open(page_path(600))
+    idle = [visitor.click(("E-step", "M-step")[i % 2]) for i in range(8)]
+    rss_idle = process_rss_bytes(pid)
+    results: list[str] = []
+
+    def tab(i: int) -> None:
+        with sync_playwright() as pw:
+            browser = launch_chromium(pw, find_chromium())
+            results.append(upload_in_browser(browser, server, content, f"big{i}.csv", use=False))
+            browser.close()
+
+    busy: list[float] = []
+    with RssMonitor(pid) as rss, ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(tab, i) for i in range(n)]
+        i = 0
+        while not all(f.done() for f in futures):
+            try:
+                busy.append(visitor.click(("E-step", "M-step")[i % 2]))
+            except ClientError as err:
+                results.append(f"visitor: {err}")
+                break
+            i += 1
+            time.sleep(0.5)
+    closed = time.monotonic()
+    idle_after = None
+    while time.monotonic() - closed < 60:
+        if cpu_share(pid) < 0.10:
+            idle_after = time.monotonic() - closed
+            break
+    visitor.close()
+    idle_ms = 1000 * statistics.median(idle)
+    busy_ms = 1000 * statistics.median(busy) if busy else float("nan")
+    print(f"  {n} uploads of {len(content) / 1e6:.1f} MB at once: visitor median {busy_ms:.0f} ms"
+          f" (idle {idle_ms:.0f} ms, {busy_ms / idle_ms:.1f}x) | peak RSS"
+          f" {(rss.peak - rss_idle) / MIB:+.0f} MiB above idle | server idle "
+          f"{'> 60 s' if idle_after is None else f'{idle_after:.1f} s'} after the tabs closed"
+          f" | {', '.join(results)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", type=int, nargs="+", default=[10, 30])
@@ -289,6 +417,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--abuse", action="store_true", help="also run the abuse scenario")
     parser.add_argument("--heavy", type=int, default=8, help="heavy tabs in the abuse scenario")
     parser.add_argument("--quick", action="store_true", help="3 sessions for 8 s (smoke run)")
+    parser.add_argument("--uploads", type=int, default=0,
+                        help="abuse: this many 49.9 MB uploads at once (browser tabs)")
+    parser.add_argument("--upload-mb", type=float, default=49.9)
+    parser.add_argument("--memory", type=int, default=0,
+                        help="memory scenario: this many uploads in turn (browser tabs)")
+    parser.add_argument("--release-wait", type=float, default=180.0,
+                        help="seconds to wait after the memory scenario before the last RSS")
     args = parser.parse_args(argv)
     if args.quick:
         args.levels, args.seconds = [3], 8.0
@@ -305,6 +440,10 @@ def main(argv: list[str] | None = None) -> int:
                                       args.interval), n_points)
         if args.abuse:
             run_abuse(server, args.heavy, max(args.seconds, 20.0))
+        if args.uploads:
+            run_upload_abuse(server, args.uploads, args.upload_mb)
+        if args.memory:
+            run_memory(server, args.memory, args.release_wait)
     return 0
 
 

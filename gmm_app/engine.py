@@ -26,6 +26,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
+from gmm_app import janitor
 from gmm_app.bounded import CACHE_TTL_S, BoundedCache
 from gmm_app.data import LoadedData
 from gmm_app.declared import HEAVY_RUN_SLOTS, HEAVY_RUN_WORK, MAX_RUN_WORK, RunSpec, Settings
@@ -175,6 +176,7 @@ def _run_now(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
 def compute_run(data: LoadedData, settings: Settings) -> RunOutcome:
     """The EM run of ``settings`` on ``data`` (cached by its :class:`RunSpec`), or a message
     saying what to lower when it asks more than :data:`MAX_RUN_WORK`."""
+    janitor.ensure_started()
     spec = settings.run_spec(data.key)
     refused = too_large_message(len(data.X), spec)
     if refused:
@@ -210,6 +212,7 @@ class StepView:
 
 
 _RESPONSIBILITIES = BoundedCache("gmm_app.engine.responsibilities", max_bytes=256 * 1024 * 1024)
+janitor.register(_RESPONSIBILITIES.clear)
 
 
 def step_view(

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from gmm_app import engine, routing, state
+from gmm_app import engine, janitor, routing, state
 from gmm_app.data import DataError, LoadedData, load_data
 from gmm_app.export import download_stem, params_document, points_document, render_downloads
 from gmm_app.formatting import md_escape
@@ -219,8 +219,14 @@ def _selection(
 
 
 # --------------------------------------------------------------------------- the page
+# The parsed uploads leave the server's memory once no one has been connected for a while.
+for _cache in (_parsed, _preview, _selection):
+    janitor.register(_cache.clear)
+
+
 def render_your_data() -> None:
     """Draw the "Your data" page."""
+    janitor.ensure_started()
     st.subheader("Your data", anchor=False)
     st.markdown(
         "Fit a mixture to your own measurements: upload a table of numbers (**CSV, TSV or "

@@ -111,3 +111,14 @@ def test_every_cache_declares_its_bound(name: str, kind: str, deco: ast.expr | N
 def test_declared_rows_exist_in_the_code() -> None:
     names = {name for name, _, _ in CACHES} | {"gmm_app.engine.responsibilities"}
     assert set(CACHE_BOUNDS) <= names, set(CACHE_BOUNDS) - names
+
+
+def test_visitors_data_are_released_when_the_server_is_idle() -> None:
+    from gmm_app import engine, janitor, your_data
+
+    for cache in (your_data._parsed, your_data._preview, your_data._selection):
+        assert cache.clear in janitor._clearers
+    engine._RESPONSIBILITIES.get_or_compute(("test", 0), lambda: __import__("numpy").ones(10))
+    assert len(engine._RESPONSIBILITIES) >= 1
+    janitor.release_memory()
+    assert len(engine._RESPONSIBILITIES) == 0
