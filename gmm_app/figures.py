@@ -151,6 +151,7 @@ def figure_2d(
     width: int | None = None,
     height: int = 500,
     label_codes: np.ndarray | None = None,
+    extent: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> go.Figure:
     """The 2-D stepper chart: points, ellipses, means, optional density and truth.
 
@@ -181,6 +182,9 @@ def figure_2d(
     label_codes : ndarray of int, shape (N,), or None
         A known label of each point (e.g. the user's label column), drawn as the point's
         marker shape (:func:`label_symbols`).
+    extent : ((x_lo, x_hi), (y_lo, y_hi)) or None
+        Axis ranges (e.g. :func:`gmm_app.teaching_figures.run_extent`, which holds every
+        2σ ellipse of the run); None: the data's own padded ranges.
 
     Returns
     -------
@@ -299,8 +303,9 @@ def figure_2d(
                 trace["type"] = "scattergl"
 
     layout = _base_layout(height, uirevision, width)
-    layout["xaxis"] = _axis(escape_text(feature_names[0]), padded_range(X[:, 0]))
-    layout["yaxis"] = _axis(escape_text(feature_names[1]), padded_range(X[:, 1]))
+    x_range, y_range = extent or (padded_range(X[:, 0]), padded_range(X[:, 1]))
+    layout["xaxis"] = _axis(escape_text(feature_names[0]), x_range)
+    layout["yaxis"] = _axis(escape_text(feature_names[1]), y_range)
     layout["margin"]["t"] = 12
     return _figure(data, layout)
 

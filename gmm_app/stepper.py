@@ -31,6 +31,7 @@ from gmm_app import (
     sharing,
     state,
     teaching,
+    teaching_figures,
 )
 from gmm_app import cursor as cursor_mod
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
@@ -237,17 +238,20 @@ def _stepper_body(
 
     k = state.keys(n_features)
     cursor = state.get_cursor(n_features, len(phases))
-    _buttons(n_features, state.is_playing(n_features), teaching.next_button(phases, cursor))
-    teaching.render_keyboard(n_features, phases, cursor)
+    _buttons(n_features, state.is_playing(n_features), phases, cursor)
     # The view as it is now (the fragment's own widgets may have changed since the page ran).
     shown = state.read_settings(n_features).replace(step=cursor)
     state.sync_query(shown)
     st.markdown(f"##### {status_line(history, cursor)}", anchors=False)
     view = engine.step_view(data.X, history, cursor, key=settings.run_spec(data.key))
     chart_width, chart_height = CHART_PIXELS[shown.chart_size]
-    row = st.container(horizontal=True, gap="small")
-    left = row.container(width=chart_width)
-    right = row.container(width=SIDE_WIDTH)
+    presenter = bool(shown.presenter)
+    if presenter:  # the chart and the side panel scale with the window
+        left, right = st.columns(teaching.PRESENTER_COLUMNS, gap="medium")
+    else:
+        row = st.container(horizontal=True, gap="small")
+        left = row.container(width=chart_width)
+        right = row.container(width=SIDE_WIDTH)
     # The main chart first: its update reaches the browser before the side panel's.
     with left:
         _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
@@ -276,13 +280,8 @@ def _stepper_body(
             st.info(notice)
         if view.error:
             st.warning(view.error)
-        live_chart(
-            figures.loglik_figure(history.log_likelihoods, phases, cursor,
-                                  uirevision=data.key, width=SIDE_WIDTH),
-            key=k.chart_ll,
-            config=PLOT_CONFIG,
-            defer=True,
-        )
+        if not presenter:
+            _loglik_chart(n_features, data, history, phases, cursor, presenter)
         # State tracking on (on_change="rerun"), so that a click on a point can open
         # the "Inspect a point" tab.
         tab = FIELD["tab"]
@@ -310,6 +309,21 @@ def _stepper_body(
                 code_panel.render_code_panel(
                     history, cursor, view, data.X, state.get_inspected(n_features, len(data.X))
                 )
+    if presenter:  # below the tabs: an inspected point's E-step stays on the screen
+        with right:
+            _loglik_chart(n_features, data, history, phases, cursor, presenter)
+
+
+def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],
+                  cursor: int, presenter: bool) -> None:
+    fig = figures.loglik_figure(history.log_likelihoods, phases, cursor,  # type: ignore[attr-defined]
+                                uirevision=data.key, width=None if presenter else SIDE_WIDTH)
+    live_chart(
+        teaching_figures.presenter_figure(fig) if presenter else fig,
+        key=state.keys(n_features).chart_ll,
+        config=PLOT_CONFIG,
+        defer=True,
+    )
 
 
 @st.fragment
@@ -335,10 +349,12 @@ def _playing_fragment(speed: float) -> object:
     return _PLAYING[speed]
 
 
-def _buttons(n_features: int, playing: bool, next_action: str | None = None) -> str | None:
+def _buttons(n_features: int, playing: bool, phases: list[str], cursor: int) -> str | None:
     k = state.keys(n_features)
     clicked = None
+    next_action = teaching.next_button(phases, cursor)
     with st.container(horizontal=True, gap="small"):
+        teaching.render_keyboard(n_features, phases, cursor)  # no height: in the row
         for label, action in BUTTONS:
             shown = PAUSE_LABEL if (action == "play" and playing) else label
             primary = action == next_action  # the next half-step's button
@@ -392,6 +408,9 @@ def _main_chart(
             width=size[0],
             height=size[1],
             label_codes=data.labels,
+            extent=teaching_figures.run_extent(
+                X, [s.params for s in history.steps if s.phase != "E"],  # type: ignore[attr-defined]
+                data.true_params if show_truth else None),
         )
         data_curve = figures.TRACE_POINTS
     else:
@@ -413,11 +432,13 @@ def _main_chart(
             height=size[1],
         )
         data_curve = figures.rug_trace_index(view.params.n_components)
+    presenter = bool(state.view_value(n_features, "presenter"))
     live_chart(
-        fig,
+        teaching_figures.presenter_figure(fig) if presenter else fig,
         key=k.chart,
         config=PLOT_CONFIG,
         on_select=partial(state.on_chart_select, n_features, data_curve),
+        fit=teaching.chart_fit(n_features) if presenter else None,
     )
     st.caption(_chart_legend(n_features, view.resp is not None))
 

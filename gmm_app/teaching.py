@@ -66,8 +66,10 @@ def play_tick(page: state.PageRef, cursor: int, last: int) -> int:
 def render_controls(page: state.PageRef) -> None:
     """The teaching row above the stepper: presenter view, predict first, Play's speed, keys.
 
-    Drawn outside the stepper's fragment: a change reruns the whole page.
+    Drawn outside the stepper's fragment: a change reruns the whole page. Also styles the
+    page for a projector when the presenter view is on.
     """
+    apply_presenter(page)
     with st.container(horizontal=True, gap="medium", vertical_alignment="center"):
         setting_widget(page, "presenter", width="content")
         setting_widget(page, "predict", width="content")
@@ -87,11 +89,21 @@ def render_keyboard(page: state.PageRef, phases: Sequence[str], cursor: int) -> 
 
 
 # --------------------------------------------------------------------------- presenter view
-PRESENTER_FONT = "clamp(17px, 1.1vw, 28px)"
-"""Root font size of the presenter view: every rem of the page scales with it (21 px on a
-1920-pixel-wide screen, 17.6 px at 1280)."""
-PRESENTER_SIDE_SHARE = 0.38
-"""Share of the width taken by the side panel in the presenter view."""
+PRESENTER_FONT = "clamp(17px, 1.12vw, 28px)"
+"""Root font size of the presenter view: every rem of the page scales with it (21.5 px on a
+1920-pixel-wide screen, 17 px at 1280); the smallest text is 0.95 rem (20.4 px at 1920)."""
+PRESENTER_COLUMNS = (0.6, 0.4)
+"""Shares of the width of the chart and of the side panel in the presenter view."""
+CHART_FIT_BOTTOM = 12
+"""Pixels kept free below the chart in the presenter view (it ends above the window's edge)."""
+
+
+def chart_fit(page: state.PageRef) -> dict[str, float]:
+    """How the presenter view sizes the main chart (see :func:`gmm_app.live_chart.live_chart`):
+    the 2-D chart at most square, the 1-D one (two panels) at most 0.8 times as tall as wide.
+    """
+    aspect = 1.0 if state.page_of(page).n_features == 2 else 0.8
+    return {"aspect": aspect, "min": 320, "bottom": CHART_FIT_BOTTOM}
 
 
 def presenter_css() -> str:
@@ -104,17 +116,25 @@ html {{ font-size: {PRESENTER_FONT}; }}
   max-width: 100% !important; padding: 0.6rem 1.2rem 2rem 1.2rem !important; }}
 [data-testid="stMain"] h3 {{ font-size: 1.35rem; padding: 0.2rem 0; }}
 [data-testid="stMain"] h5 {{ font-size: 1.2rem; padding: 0.1rem 0; }}
-[data-testid="stMain"] .katex-display {{ font-size: 0.92rem; overflow-x: hidden; }}
+[data-testid="stMain"] .katex-display {{ font-size: 0.92rem; }}
+[data-testid="stMain"] :is(p, td, th, label, button, [data-testid="stCaptionContainer"]) {{
+  font-size: max(0.95rem, 1em); }}
 [data-testid="stMain"] [data-testid="stTable"] td,
 [data-testid="stMain"] [data-testid="stTable"] th {{ white-space: nowrap; }}
 """
 
 
+FORMULA_CSS = """
+[data-testid="stMain"] .katex-display > .katex { font-size: 1em; }
+"""
+"""Every view: displayed formulas at the text's size (KaTeX's own 1.21 em cut the E-step's
+γ formula of "Inspect a point" in the 330-pixel side panel)."""
+
+
 def apply_presenter(page: state.PageRef) -> bool:
     """Style the page for a projector if the presenter view is on; returns whether it is."""
     on = bool(state.view_value(page, "presenter"))
-    if on:
-        st.html(f"<style>{presenter_css()}</style>")
+    st.html(f"<style>{FORMULA_CSS}{presenter_css() if on else ''}</style>")
     return on
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import streamlit as st
 import streamlit.components.v1 as components
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
@@ -89,6 +90,8 @@ def keyboard(bindings: Mapping[str, Sequence[str]], *, key: str) -> None:
     key : str
         The component's key (stable, so the iframe is kept across reruns).
     """
+    # The component draws nothing: its element takes no room (its script still runs).
+    st.html(f"<style>.{element_class(key)} {{ display: none; }}</style>")
     _COMPONENT(
         bindings={k: list(v) for k, v in bindings.items()},
         help=[list(row) for row in HELP_ROWS],

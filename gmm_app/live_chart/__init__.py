@@ -287,6 +287,7 @@ def live_chart(
     on_select: Callable[[], None] | None = None,
     defer: bool = False,
     export_name: str | None = None,
+    fit: dict[str, float] | None = None,
 ) -> Any:
     """Draw ``fig``; later calls with the same ``key`` update the drawn chart in place.
 
@@ -308,6 +309,11 @@ def live_chart(
     export_name : str, optional
         File name (without extension) of the chart's PNG and SVG, made in the browser by
         the buttons under the chart (default: from ``key``). Empty string: no buttons.
+    fit : dict, optional
+        Size the chart to the window (the presenter view): as wide as its column and as
+        tall as the window leaves below its top, at most ``aspect`` times its width, at
+        least ``min`` px, less ``bottom`` px kept free below it. The figure's own width
+        and height are then ignored.
 
     Returns
     -------
@@ -323,6 +329,7 @@ def live_chart(
         config=safe_config(config),
         export=export if name else None,
         defer=defer,
+        fit=fit,
         key=key,
         default=None,
         on_change=on_select,

@@ -96,3 +96,157 @@ def test_keys_step_the_run_with_the_focus_on_the_page(app_page: BrowserPage) -> 
     page.wait_for_timeout(500)
     assert status(page) == start
     assert_healthy(app_page)
+
+
+# --------------------------------------------------------------------------------------------
+# Presenter view: bounding boxes at 1280x800 and 1920x1080
+# --------------------------------------------------------------------------------------------
+
+LAYOUT_JS = r"""
+() => {
+  const vw = window.innerWidth, vh = window.innerHeight;
+  const main = document.querySelector('[data-testid="stMain"]');
+  const problems = [];
+  const box = (el) => el.getBoundingClientRect();
+  const name = (el) => (el.getAttribute('data-testid') || el.className || el.tagName)
+    .toString().slice(0, 60) + ' "' + (el.innerText || '').slice(0, 40).replace(/\n/g, ' ') + '"';
+  if (document.documentElement.scrollWidth > vw + 1) {
+    problems.push('page wider than the viewport: ' + document.documentElement.scrollWidth);
+  }
+  // Every element box of the page inside its block and inside the viewport's width.
+  for (const el of main.querySelectorAll('[data-testid="stElementContainer"]')) {
+    const r = box(el);
+    if (r.width === 0 || r.height === 0) continue;
+    const block = el.parentElement.closest('[data-testid="stVerticalBlock"], '
+      + '[data-testid="stHorizontalBlock"], [data-testid="stColumn"]');
+    if (r.left < -1 || r.right > vw + 1) problems.push('outside the viewport: ' + name(el));
+    if (block) {
+      const b = box(block);
+      if (r.left < b.left - 1 || r.right > b.right + 1) {
+        problems.push('wider than its block: ' + name(el) + ' ' + Math.round(r.right)
+          + ' > ' + Math.round(b.right));
+      }
+    }
+  }
+  // Content cut inside its own element: formulas, tables, markdown, buttons.
+  const cut = main.querySelectorAll('.katex-display, [data-testid="stTable"], '
+    + '[data-testid="stMarkdownContainer"], [data-testid="stBaseButton-primary"], '
+    + '[data-testid="stBaseButton-secondary"]');
+  for (const el of cut) {
+    if (el.clientWidth === 0) continue;
+    if (el.scrollWidth > el.clientWidth + 1) {
+      problems.push('content cut: ' + name(el) + ' ' + el.scrollWidth + ' > ' + el.clientWidth);
+    }
+    const inner = el.classList.contains('katex-display') ? el.querySelector('.katex') : null;
+    if (inner && box(inner).right > box(el).right + 1) problems.push('formula cut: ' + name(el));
+  }
+  const frame = main.querySelector('.st-key-em2d-chart iframe, .st-key-em1d-chart iframe');
+  const formula = Array.from(main.querySelectorAll('.katex-display')).find(
+    (el) => el.getClientRects().length > 0);
+  const status = Array.from(main.querySelectorAll('h5')).find(
+    (h) => /Start \(iteration 0\)|Iteration \d+/.test(h.innerText));
+  const rect = (el) => { if (!el) return null; const r = box(el);
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; };
+  return {
+    problems, vw, vh,
+    chart: rect(frame), formula: rect(formula), status: rect(status),
+    statusFont: status ? parseFloat(getComputedStyle(status).fontSize) : 0,
+    textFont: Math.min(...Array.from(main.querySelectorAll(
+      'p, td, th, label, button, [data-testid="stCaptionContainer"]'))
+      .filter((el) => el.getClientRects().length > 0 && (el.innerText || '').trim())
+      .map((el) => parseFloat(getComputedStyle(el).fontSize))),
+    sidebar: (() => { const s = document.querySelector('[data-testid="stSidebar"]');
+      return s ? box(s).width : 0; })(),
+  };
+}
+"""
+
+ELLIPSES_JS = r"""
+() => {
+  // Every 2-sigma ellipse of the stepper chart inside its plot area (axis ranges).
+  for (const frame of document.querySelectorAll('[data-testid="stMain"] iframe')) {
+    let gd = null;
+    try { gd = frame.contentDocument.querySelector('.js-plotly-plot'); } catch (e) { continue; }
+    if (!gd || !gd._fullData || !gd._fullData.some((t) => t.name === 'points')) continue;
+    const [x0, x1] = gd._fullLayout.xaxis.range, [y0, y1] = gd._fullLayout.yaxis.range;
+    const out = [];
+    let n = 0;
+    for (const t of gd._fullData) {
+      if (!/2\u03c3/.test(t.name || '') || t.visible === false || !t.x) continue;
+      n += 1;
+      for (let i = 0; i < t.x.length; i++) {
+        const x = t.x[i], y = t.y[i];
+        if (x === null || y === null || Number.isNaN(x)) continue;
+        if (x < x0 || x > x1 || y < y0 || y > y1) { out.push(t.name); break; }
+      }
+    }
+    return { n, outside: out };
+  }
+  return null;
+}
+"""
+
+STEPPER_PATHS = {"em-1d": "dataset=two_gaussians_1d&d.n_samples=300&K=2&seed=0",
+                 "em-2d": "dataset=blobs&d.n_samples=300&K=3&seed=0"}
+
+
+@pytest.mark.parametrize("viewport", [(1280, 800), (1920, 1080)], ids=["1280x800", "1920x1080"])
+@pytest.mark.parametrize("presenter", [True, False], ids=["presenter", "normal"])
+@pytest.mark.parametrize("path", ["em-2d", "em-1d"])
+def test_presenter_view_fits_the_screen(
+    browser: Any, app_server: Any, screenshot_dir: Any, path: str, presenter: bool,
+    viewport: tuple[int, int],
+) -> None:
+    """No element overflows its block or the viewport; the chart, the status line and an
+    inspected point's E-step formula are on the screen (presenter view: without scrolling;
+    normal view: each fits the screen once scrolled to); every 2σ ellipse is inside the plot;
+    the presenter view has no sidebar and large type."""
+    from .conftest import open_page
+
+    width, height = viewport
+    with open_page(browser, app_server) as app_page:
+        page = app_page.page
+        page.set_viewport_size({"width": width, "height": height})
+        query = f"{STEPPER_PATHS[path]}&inspect=5&tab=inspect&present={int(presenter)}"
+        app_page.goto(f"/{path}?{query}")
+        app_server_lib.wait_for_plots(page, 2)
+        app_server_lib.wait_for_paint(page)
+        page.wait_for_timeout(500)
+        shot = f"presenter-{path}-{'on' if presenter else 'off'}-{width}x{height}.png"
+        page.screenshot(path=str(screenshot_dir / shot))
+        layout = page.evaluate(LAYOUT_JS)
+        assert not layout["problems"], "\n".join(layout["problems"])
+        for part in ("chart", "formula", "status"):
+            assert layout[part] is not None, f"no {part} on the page"
+        if presenter:
+            assert layout["sidebar"] == 0, "the presenter view shows the sidebar"
+            for part in ("chart", "formula", "status"):
+                r = layout[part]
+                assert r["top"] >= -1, (part, r)
+                assert r["bottom"] <= height + 1, (part, r)
+            chart_w = layout["chart"]["right"] - layout["chart"]["left"]
+            assert chart_w >= 0.5 * width, f"the chart does not scale: {chart_w} of {width}"
+            if width >= 1920:
+                assert layout["textFont"] >= 20, layout["textFont"]
+                assert layout["statusFont"] >= 20, layout["statusFont"]
+        else:
+            for part in ("chart", "formula"):
+                r = layout[part]
+                assert r["bottom"] - r["top"] <= height, (part, r)
+        if path == "em-2d":
+            for turn in range(2):
+                ellipses = page.evaluate(ELLIPSES_JS)
+                assert ellipses is not None
+                assert ellipses["n"] > 0
+                assert not ellipses["outside"], ellipses
+                if turn:
+                    break
+                before = status(page)
+                page.get_by_role("button", name="Run to convergence", exact=True).click()
+                page.wait_for_function(
+                    "(before) => {" + app_server_lib.SIGNATURE_HELPERS_JS
+                    + "const s = __gmmStatus(); return s !== null && s !== before; }",
+                    arg=before)
+                app_server_lib.wait_for_idle(page)
+                app_server_lib.wait_for_plots(page, 2)
+        assert_healthy(app_page)

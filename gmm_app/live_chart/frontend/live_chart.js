@@ -160,9 +160,34 @@
     }
   };
 
+  // The presenter view: the chart fills its column and the window's height below its top.
+  let fitArgs = null;
+  const fitSize = (fit) => {
+    const width = Math.floor(document.documentElement.clientWidth || div.clientWidth);
+    let top = 0;
+    let viewport = 800;
+    try {
+      top = window.frameElement.getBoundingClientRect().top + window.parent.scrollY;
+      viewport = window.parent.innerHeight;
+    } catch (error) { /* not framed by the app */ }
+    const room = viewport - top - (fit.bottom || 0) - (exportArgs ? TOOLBAR_HEIGHT : 0);
+    const height = Math.floor(Math.max(fit.min || 200, Math.min(room, width * (fit.aspect || 1))));
+    return { width: width, height: height };
+  };
+  window.addEventListener("resize", () => {
+    if (fitArgs && div._fullLayout && typeof Plotly !== "undefined") {
+      const size = fitSize(fitArgs);
+      if (size.width !== div._fullLayout.width || size.height !== div._fullLayout.height) {
+        Plotly.relayout(div, size).then(() => setHeight(size.height));
+      }
+    }
+  });
+
   const draw = (args) => {
     const t0 = now();
     const fig = decodeFigure(args.spec);
+    fitArgs = args.fit || null;
+    if (fitArgs) Object.assign(fig.layout, fitSize(fitArgs));
     const t1 = now();
     const config = safeConfig(args.config);
     const first = !div._fullLayout;
