@@ -76,17 +76,19 @@ def render_stepper(n_features: int) -> None:
     uploaded = state.uploaded_dataset(n_features)
     settings = _sidebar(n_features, uploaded)
 
-    _link_messages(n_features)
     try:
         data = load_data(settings, uploaded)
     except DataError as err:
         _display_controls(n_features, None)
+        _link_messages(n_features)
         st.subheader(PAGE_TITLES[n_features], anchor=False)
         st.error(str(err))
         return
     _display_controls(n_features, data)
-    state.note_run(settings)
+    state.note_run(settings)  # a new run also forgets the link's messages
+    state.check_inspected(n_features, data.X.shape[0])
     state.sync_query(settings)
+    _link_messages(n_features)
     _header(n_features, data)
     teaching.render_controls(n_features)
 
@@ -155,6 +157,7 @@ def _sidebar(n_features: int, uploaded: state.UploadedData | None) -> state.Sett
         setting_widget(n_features, "n_components")
         if n_features == 1:
             setting_widget(n_features, "covariance_type", label="Variance", horizontal=True,
+                           format_func=COVARIANCE_LABELS_1D.get,
                            help="Equal variance = every component has the same σ (tied).")
         else:
             setting_widget(n_features, "covariance_type", horizontal=True)
@@ -175,6 +178,8 @@ def _display_controls(n_features: int, data: LoadedData | None) -> None:
         if n_features == 2:
             setting_widget(n_features, "contours")
             setting_widget(n_features, "truth", disabled=data is None or data.true_params is None)
+            if data is not None and data.labels is not None:
+                setting_widget(n_features, "label_shapes")
         st.caption(
             "A link holds all of this view: data, model, step, display, inspected point and "
             "tab. Use 'Copy link' beside the chart, or copy the address bar."
@@ -407,7 +412,7 @@ def _main_chart(
             uirevision=data.key,
             width=size[0],
             height=size[1],
-            label_codes=data.labels,
+            label_codes=data.labels if state.view_value(n_features, "label_shapes") else None,
             extent=teaching_figures.run_extent(
                 X, [s.params for s in history.steps if s.phase != "E"],  # type: ignore[attr-defined]
                 data.true_params if show_truth else None),
