@@ -1040,12 +1040,16 @@ def _em_pass(
         # Second pass, only for components whose one-pass scatter lost its digits.
         out = np.zeros((ks.size, X.shape[1], X.shape[1]))
         for start in range(0, n, step):
-            XcT = _centred_chunk(X, start, step, centre)
-            wlp = dens.weighted_log_prob(XcT, _features(XcT))
-            resp = np.exp(wlp[ks] - logsumexp(wlp, axis=0))
+            if blocks is not None:
+                XcT, phi = blocks.chunks[start // step]
+            else:
+                XcT = _centred_chunk(X, start, step, centre)
+                phi = _features(XcT)
+            resp = dens.weighted_log_prob(XcT, phi)
+            _normalise(resp, single=False)  # float64: these responsibilities are exact
             for i in range(ks.size):
                 diff = XcT - means_c[i][:, None]
-                out[i] += (resp[i] * diff) @ diff.T
+                out[i] += (resp[ks[i]] * diff) @ diff.T
         return out
 
     try:
