@@ -286,8 +286,7 @@ def unusual_table(
     log_density, threshold, flags = unusual_points(X, params, percentile)
     idx = np.flatnonzero(flags)
     idx = idx[np.argsort(log_density[idx])]
-    table = pd.DataFrame({"point": idx})
+    table = pd.DataFrame({"point": idx, "log density": log_density[idx]})
     for j, name in enumerate(feature_names):
         table[name] = X[idx, j]
-    table["log density"] = log_density[idx]
     return table, threshold, log_density, flags
