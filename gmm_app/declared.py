@@ -66,6 +66,9 @@ MAX_PASTE_CHARS = 2_000_000
 """Longest pasted text (the text box refuses more). A paste travels in one websocket message,
 which Streamlit caps at ``server.maxWidgetStateSize`` (25 MB); 2,000,000 characters are at
 most 8 MB of UTF-8, well inside it. Larger tables: upload them as a file."""
+MAX_ROWS = 1_000_000
+"""Most rows an upload or paste may have (5 x the stepper's sample): counted before parsing,
+so the parse holds at most a few hundred MB whatever the file (issue 10)."""
 MAX_RUN_WORK = 200_000_000
 """Largest N x K x max_iter of one EM run (~3.5 s of one core: ~17 ns per point, component and
 iteration in 2-D). A link, widget or upload asking for more gets a message saying what to

@@ -51,7 +51,13 @@ __all__ = [
 ]
 
 # The limits are declared once, in gmm_app.declared (issue 10).
-from gmm_app.declared import MAX_PASTE_CHARS, MAX_UPLOAD_BYTES, MAX_UPLOAD_MB  # noqa: E402
+from gmm_app.declared import (  # noqa: E402
+    MAX_PASTE_CHARS,
+    MAX_ROWS,
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_MB,
+    quote,
+)
 
 INTERACTIVE_CAP: int = 200_000
 """Usable rows beyond which :func:`select_columns` takes a reproducible random subsample."""
@@ -205,8 +211,11 @@ def parse_table(raw: bytes, filename: str = "data.csv") -> ParsedTable:
         With a message for the user, for anything that cannot be read as a table with at
         least one numeric column and 2 rows.
     """
+    # The name is user text: control and bidirectional characters escaped, length cut.
+    filename = quote(filename, 80)[1:-1]
     try:
         _check_bytes(raw, filename)
+        _check_rows(max(raw.count(b"\n"), raw.count(b"\r")), f"The file “{filename}”")
         text, encoding, note = _decode(raw)
         return _parse_decoded(text, encoding, (note,), f"The file “{filename}”")
     except UploadError:
@@ -255,6 +264,7 @@ def parse_text(text: str) -> ParsedTable:
                 "The pasted text contains control characters, so it looks like binary data "
                 "rather than text. Paste a table of numbers, one row per line."
             )
+        _check_rows(max(text.count("\n"), text.count("\r")), _PASTED)
         text = text.removeprefix("\ufeff")
         return _parse_decoded(text, "utf-8", (), _PASTED)
     except UploadError:
@@ -269,6 +279,18 @@ def parse_text(text: str) -> ParsedTable:
             "row of numbers per line, with the values separated by commas, semicolons, tabs "
             "or spaces."
         ) from exc
+
+
+def _check_rows(n_lines: int, source: str) -> None:
+    """Refuse more than :data:`MAX_ROWS` lines before parsing: the parse holds every line,
+    so its memory grows with the number of rows (12.5 million short rows took 2 GB)."""
+    if n_lines > MAX_ROWS + 1:  # one header line
+        step = -(-n_lines // MAX_ROWS)
+        raise UploadError(
+            f"{source} has {n_lines:,} lines; at most {MAX_ROWS:,} rows are read (the stepper "
+            f"shows at most {INTERACTIVE_CAP:,} points). Keep a sample of the rows (e.g. every "
+            f"{step}th) and {'paste it' if source == _PASTED else 'upload it'} again."
+        )
 
 
 def _check_bytes(raw: bytes, filename: str) -> None:

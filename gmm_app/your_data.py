@@ -45,6 +45,7 @@ from gmm_app.formatting import md_escape
 from gmm_app.upload import (
     INTERACTIVE_CAP,
     MAX_PASTE_CHARS,
+    MAX_ROWS,
     MAX_UPLOAD_MB,
     ParsedTable,
     Selection,
@@ -230,7 +231,8 @@ def render_your_data() -> None:
     st.subheader("Your data", anchor=False)
     st.markdown(
         "Fit a mixture to your own measurements: upload a table of numbers (**CSV, TSV or "
-        f"TXT, up to {MAX_UPLOAD_MB} MB**) or paste it, pick one column (1-D) or two (2-D), "
+        f"TXT, up to {MAX_UPLOAD_MB} MB and {MAX_ROWS:,} rows**) or paste it, pick one column "
+        "(1-D) or two (2-D), "
         "then step through EM on it. Commas, semicolons, tabs or spaces between values, "
         "decimal commas, a header line or none: all are read. Your data stay in this "
         "browser session; no one else sees them and nothing is saved."

@@ -75,3 +75,22 @@ def test_heavy_link_is_refused_with_what_to_lower() -> None:
 def test_default_run_is_not_refused() -> None:
     assert engine.too_large_message(600, _spec(3, 300)) is None
     assert engine.too_large_message(50_000, _spec(3, 300)) is None
+
+
+def test_too_many_rows_refused_before_parsing() -> None:
+    from gmm_app.declared import MAX_ROWS
+
+    raw = b"a,b\n" + b"1,2\n" * (MAX_ROWS + 5)
+    with pytest.raises(upload.UploadError, match=f"at most {MAX_ROWS:,} rows are read"):
+        upload.parse_table(raw, "many.csv")
+    assert len(upload.parse_table(b"a,b\n" + b"1,2\n3,4\n" * 10, "ok.csv").frame) == 20
+
+
+def test_file_name_in_messages_is_quoted_safely() -> None:
+    name = "\u202eatad-ruoy" + "x" * 200 + ".csv"
+    with pytest.raises(upload.UploadError) as info:
+        upload.parse_table(b"", name)
+    message = str(info.value)
+    assert "\u202e" not in message
+    assert "\\u202e" in message
+    assert "x" * 100 not in message  # cut
