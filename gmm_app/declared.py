@@ -299,6 +299,8 @@ COVARIANCE_LABELS_2D = {
 }
 CHART_PIXELS = {"fit": (460, 450), "large": (640, 560), "xlarge": (860, 680)}
 """Pixel sizes (width, height) of the main chart for each ``chart_size`` choice."""
+POINT_SCALES = {"small": 0.6, "normal": 1.0, "large": 1.6}
+"""Factor on the data points' marker size for each ``point_size`` choice."""
 
 SHARED_VARIANCE_CHOICES = ("learned", "1", "0.3", "0.1", "0.03", "0.01", "0.001", "0.0001")
 MODEL_FIELDS: tuple[Field, ...] = (
@@ -385,6 +387,10 @@ FIELDS: tuple[Field, ...] = (
           "Reveal the true components", "toggle", effect="view",
           help="Dotted: the 2σ ellipses of the mixture that generated the data "
           "(synthetic Gaussian data only)."),
+    Field("point_size", "points", "choice", "normal", "the point size", "Point size",
+          "select_slider", effect="view", choices=tuple(POINT_SCALES),
+          labels={"small": "small", "normal": "normal", "large": "large (projector)"},
+          help="How big the data points are drawn: large ones read from the back of a room."),
     Field("label_shapes", "shapes", "bool", True, "the label shapes",
           "Show your labels as marker shapes", "toggle", effect="view",
           help="Uploaded data with a label column: one marker shape per label."),
@@ -475,7 +481,8 @@ PAGES: tuple[Page, ...] = (
     Page("em1d", "em-1d", "EM in 1-D", ":material/show_chart:", 1,
          (*_STEPPER, *_SAMPLE, "unusual_pct")),
     Page("em2d", "em-2d", "EM in 2-D", ":material/bubble_chart:", 2,
-         (*_STEPPER, "contours", "truth", "label_shapes", *_SAMPLE, "unusual_pct")),
+         (*_STEPPER, "contours", "truth", "point_size", "label_shapes", *_SAMPLE,
+          "unusual_pct")),
     Page("your_data", "your-data", "Your data", ":material/upload_file:"),
     Page("lessons", "lessons", "Lessons", ":material/school:"),
     Page("choose_k", "choose-k", "Choose K", ":material/query_stats:", 2,

@@ -151,6 +151,7 @@ def figure_2d(
     width: int | None = None,
     height: int = 500,
     label_codes: np.ndarray | None = None,
+    point_scale: float = 1.0,
     extent: tuple[tuple[float, float], tuple[float, float]] | None = None,
 ) -> go.Figure:
     """The 2-D stepper chart: points, ellipses, means, optional density and truth.
@@ -182,6 +183,8 @@ def figure_2d(
     label_codes : ndarray of int, shape (N,), or None
         A known label of each point (e.g. the user's label column), drawn as the point's
         marker shape (:func:`label_symbols`).
+    point_scale : float
+        Factor on the points' marker size (larger for a projector).
     extent : ((x_lo, x_hi), (y_lo, y_hi)) or None
         Axis ranges (e.g. :func:`gmm_app.teaching_figures.run_extent`, which holds every
         2σ ellipse of the run); None: the data's own padded ranges.
@@ -203,7 +206,7 @@ def figure_2d(
             "name": "points",
             "marker": {
                 "color": _colour_list(point_colours),
-                "size": _marker_size(X.shape[0]),
+                "size": round(_marker_size(X.shape[0]) * point_scale),
                 "opacity": 0.75,
                 "line": {"width": 0},
             },
@@ -214,7 +217,7 @@ def figure_2d(
     ]
     if label_codes is not None:
         data[TRACE_POINTS]["marker"]["symbol"] = label_symbols(label_codes)
-        data[TRACE_POINTS]["marker"]["size"] = _marker_size(X.shape[0]) + 2
+        data[TRACE_POINTS]["marker"]["size"] += 2
     if density is not None:
         gx, gy, z = density
         z = np.asarray(z, dtype=float)

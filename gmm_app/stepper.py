@@ -35,7 +35,13 @@ from gmm_app import (
 )
 from gmm_app import cursor as cursor_mod
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
-from gmm_app.declared import CHART_PIXELS, COVARIANCE_LABELS_1D, FIELD, knob_fields
+from gmm_app.declared import (
+    CHART_PIXELS,
+    COVARIANCE_LABELS_1D,
+    FIELD,
+    POINT_SCALES,
+    knob_fields,
+)
 from gmm_app.formatting import fmt_number, md_escape, status_line, stop_message
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours_array, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
@@ -178,6 +184,7 @@ def _display_controls(n_features: int, data: LoadedData | None) -> None:
         if n_features == 2:
             setting_widget(n_features, "contours")
             setting_widget(n_features, "truth", disabled=data is None or data.true_params is None)
+            setting_widget(n_features, "point_size")
             if data is not None and data.labels is not None:
                 setting_widget(n_features, "label_shapes")
         st.caption(
@@ -413,6 +420,7 @@ def _main_chart(
             width=size[0],
             height=size[1],
             label_codes=data.labels if state.view_value(n_features, "label_shapes") else None,
+            point_scale=POINT_SCALES[state.view_value(n_features, "point_size")],
             extent=teaching_figures.run_extent(
                 X, [s.params for s in history.steps if s.phase != "E"],  # type: ignore[attr-defined]
                 data.true_params if show_truth else None),

@@ -530,3 +530,16 @@ def test_a_link_to_a_point_the_data_do_not_have_says_so() -> None:
     assert any("inspect=5000 was ignored" in w and "0 to 199" in w for w in shown), shown
     assert at.session_state["em2d.inspect"] is None
     assert "inspect" not in at.query_params
+
+
+def test_point_size_is_a_display_option_a_link_carries() -> None:
+    at = open_page("pages/em-2d.py", SMALL_2D)
+    normal = chart(at, "em2d.chart")["data"][figures.TRACE_POINTS]["marker"]["size"]
+    at.select_slider(key="em2d.points").set_value("large").run()
+    assert not at.exception
+    large = chart(at, "em2d.chart")["data"][figures.TRACE_POINTS]["marker"]["size"]
+    assert large > normal
+    assert at.query_params["points"] in ("large", ["large"])
+    assert not any("New run" in i.value for i in at.info)  # display only: the run is the same
+    opened = open_page("pages/em-2d.py", {**SMALL_2D, "points": "large"})
+    assert chart(opened, "em2d.chart")["data"][figures.TRACE_POINTS]["marker"]["size"] == large
