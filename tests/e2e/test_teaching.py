@@ -250,3 +250,48 @@ def test_presenter_view_fits_the_screen(
                 app_server_lib.wait_for_idle(page)
                 app_server_lib.wait_for_plots(page, 2)
         assert_healthy(app_page)
+
+
+# --------------------------------------------------------------------------------------------
+# Lessons: each opens from its link on a fresh server
+# --------------------------------------------------------------------------------------------
+
+
+def _lesson_links() -> list[tuple[str, str]]:
+    from gmm_app import lessons
+
+    return [(lesson.id, lessons.lesson_link(lesson.links[0][1])) for lesson in lessons.lessons()]
+
+
+@pytest.mark.parametrize(("lesson", "link"), _lesson_links(), ids=[i for i, _ in _lesson_links()])
+def test_each_lesson_opens_from_its_link_on_a_fresh_server(
+    fresh_app_page: BrowserPage, screenshot_dir: Any, lesson: str, link: str
+) -> None:
+    page = fresh_app_page.page
+    fresh_app_page.goto(link)
+    if link.startswith("/em-"):
+        app_server_lib.wait_for_plots(page, 2)
+        assert status(page).startswith("Start (iteration 0)")
+        assert "were not used" not in page.locator('[data-testid="stMain"]').inner_text()
+        assert page.locator('[data-testid="stAlert"]').count() == 0
+    else:
+        headings = '[data-testid="stMain"] :is(h1, h2, h3)'
+        page.locator(headings).first.wait_for(timeout=120_000)
+        app_server_lib.wait_for_idle(page, 120_000)  # the model pages fit many models
+    app_server_lib.wait_for_paint(page)
+    page.screenshot(path=str(screenshot_dir / f"lesson-{lesson}.png"))
+    assert_healthy(fresh_app_page)
+
+
+def test_the_lessons_page_links_open_the_lessons(app_page: BrowserPage,
+                                                 screenshot_dir: Any) -> None:
+    page = app_page.page
+    app_page.goto("/lessons")
+    app_server_lib.wait_for_plots(page, 1)  # the textbook figure
+    app_server_lib.wait_for_paint(page)
+    page.screenshot(path=str(screenshot_dir / "lessons.png"), full_page=True)
+    hrefs = page.evaluate("""() => Array.from(document.querySelectorAll(
+        '[data-testid="stMain"] a')).map((a) => a.getAttribute('href'))""")
+    for _, link in _lesson_links():
+        assert any(h and h.endswith(link) for h in hrefs), link
+    assert_healthy(app_page)
