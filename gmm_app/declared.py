@@ -597,7 +597,7 @@ def upload_fallback_message(n_features: int) -> str:
     return (
         "This link was made with uploaded data, which never leave the session that uploaded "
         f"them, so a link cannot carry them. Showing {default} instead; to use the data, "
-        "upload the file again on the 'Your data' page."
+        f"upload the file again on the '{PAGE['your_data'].title}' page."
     )
 
 
