@@ -28,6 +28,7 @@ from gmm_app import (
     export,
     figures,
     model_panels,
+    predict,
     sharing,
     state,
     teaching,
@@ -235,6 +236,7 @@ def _stepper_body(
         _toggle_play(n_features, playing, cursor, last)
     elif clicked is not None:
         move = cursor_mod.move(clicked, cursor, phases, stop)
+        move = predict.hold(n_features, clicked, cursor, move, phases)  # predict first?
         state.set_cursor(n_features, move.cursor)
         state.set_notice(n_features, move.message)
         if playing:
@@ -255,6 +257,8 @@ def _stepper_body(
     shown = state.read_settings(n_features).replace(step=cursor)
     state.sync_query(shown)
     st.markdown(f"##### {status_line(history, cursor)}", anchors=False)
+    predict.render(n_features, data.X, history, settings.run_spec(data.key),
+                   history.steps[0].params.n_components)
     view = engine.step_view(data.X, history, cursor, key=settings.run_spec(data.key))
     chart_width, chart_height = CHART_PIXELS[shown.chart_size]
     presenter = bool(shown.presenter)
@@ -446,11 +450,15 @@ def _main_chart(
         )
         data_curve = figures.rug_trace_index(view.params.n_components)
     presenter = bool(state.view_value(n_features, "presenter"))
+    if state.view_value(n_features, "predict"):
+        fig = predict.overlay(fig, n_features, X)
     live_chart(
         teaching_figures.presenter_figure(fig) if presenter else fig,
         key=k.chart,
         config=PLOT_CONFIG,
-        on_select=partial(state.on_chart_select, n_features, data_curve),
+        on_select=predict.chart_callback(
+            n_features, data_curve, view.params.n_components,
+            partial(state.on_chart_select, n_features, data_curve)),
         fit=teaching.chart_fit(n_features) if presenter else None,
     )
     st.caption(_chart_legend(n_features, view.resp is not None))

@@ -295,3 +295,45 @@ def test_the_lessons_page_links_open_the_lessons(app_page: BrowserPage,
     for _, link in _lesson_links():
         assert any(h and h.endswith(link) for h in hrefs), link
     assert_healthy(app_page)
+
+
+# --------------------------------------------------------------------------------------------
+# Predict, then reveal
+# --------------------------------------------------------------------------------------------
+
+
+def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screenshot_dir: Any) -> None:
+    """With 'predict first', M hides the M-step; clicks on the chart place guessed means;
+    Reveal shows the M-step, the guess beside the truth and a score."""
+    from .test_pages import CLICK_TARGET_JS
+
+    page = app_page.page
+    app_page.goto(f"/em-2d?{SMALL_2D}&predict=1")
+    app_server_lib.wait_for_plots(page, 2)
+    press(page, "e", re.compile(r"."))  # asks for a guess; the status stays
+    page.get_by_text("which points will change colour").wait_for()
+    page.get_by_role("button", name="Reveal", exact=True).click()
+    page.get_by_text("of the points right").wait_for()
+    app_server_lib.wait_for_idle(page)
+    assert "after E-step" in status(page)
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("m")
+    page.get_by_text("where will each mean move").wait_for()
+    app_server_lib.wait_for_idle(page)
+    app_server_lib.wait_for_plots(page, 2)
+    target = page.evaluate(CLICK_TARGET_JS)
+    assert target is not None
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(200)
+    page.mouse.click(target["x"], target["y"])
+    page.get_by_text("Guessed so far: 1").wait_for(timeout=20_000)
+    app_server_lib.wait_for_idle(page)
+    assert "after E-step" in status(page)  # still hidden
+    page.get_by_role("button", name="Reveal", exact=True).click()
+    page.get_by_text("away from the true new means").wait_for()
+    app_server_lib.wait_for_idle(page)
+    app_server_lib.wait_for_plots(page, 2)
+    app_server_lib.wait_for_paint(page)
+    assert "after M-step" in status(page)
+    page.screenshot(path=str(screenshot_dir / "predict-reveal-em-2d.png"))
+    assert_healthy(app_page)
