@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gmm_core._em import (
+    _covariances_from_scatter,
     aic,
     aitken_expected_gain,
     bic,
@@ -118,17 +119,7 @@ def _lean_m_step(
         weighted = resp * diffs[a]
         for b in range(a, d):
             scatter[:, a, b] = scatter[:, b, a] = (weighted * diffs[b]).sum(axis=1)
-    eye = np.eye(d)
-    if covariance_type == "full":
-        cov = scatter / nk[:, None, None]
-    elif covariance_type == "tied":
-        cov = np.broadcast_to(scatter.sum(axis=0) / nk.sum(), (k, d, d))
-    elif covariance_type == "diag":
-        cov = np.diagonal(scatter, axis1=1, axis2=2)[:, :, None] * eye / nk[:, None, None]
-    else:  # spherical
-        var = np.trace(scatter, axis1=1, axis2=2) / (d * nk)
-        cov = var[:, None, None] * eye
-    cov = 0.5 * (cov + np.swapaxes(cov, 1, 2)) + reg_covar * eye
+    cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
     return nk / nk.sum(), means, cov
 
 
