@@ -4,8 +4,10 @@ Prints, in one run:
 
 * the time from a click on E-step / M-step to the chart showing the new state (median and p90
   over many clicks), on 2-D "blobs" data with N = 2,000 and N = 50,000;
-* the cold start: from launching the server process to the first drawn chart on /em-2d;
-* Play's half-steps per second at N = 2,000;
+* the cold start: from launching the server process to the first drawn chart on /em-2d, and
+  to every chart of the page drawn;
+* Play at 10 half-steps per second (``speed=10``) at N = 2,000: the half-steps it advances
+  per second (read from the status line; a late redraw skips a half-step, the pace holds);
 
 each against its target with PASS / MISS, and where the time of a click goes (server rerun vs
 browser redraw), measured in the page.
@@ -59,9 +61,13 @@ from _app_server import (
     wait_for_plots,
 )
 
-TARGET_CLICK_MS = {2_000: 250.0, 50_000: 800.0}
-TARGET_COLD_START_S = 5.0
-TARGET_PLAY_RATE = 5.0
+TARGET_CLICK_MS = {2_000: 150.0, 50_000: 800.0}
+TARGET_COLD_START_S = 3.5
+"""Issue 11: from launching the server to EVERY chart of /em-2d drawn (both charts)."""
+PLAY_SPEED = 10.0
+"""Play is measured at its fastest speed (the declared play_speed, link key 'speed')."""
+PLAY_TOLERANCE = 0.10
+"""Play holds its speed: the half-steps shown per second within ±10 % of PLAY_SPEED."""
 
 RUN_ENDED = ("converged", "stopped")
 """Words of the status line once the run is at its last half-step (Reset before clicking on)."""
@@ -271,7 +277,7 @@ def click_timing(label: str, raw: dict[str, Any]) -> ClickTiming:
 # --------------------------------------------------------------------------------------------
 
 
-def stepper_url(server: AppServer, n_points: int) -> str:
+def stepper_url(server: AppServer, n_points: int, **extra: str) -> str:
     """/em-2d with blobs of ``n_points`` points, slow to converge (so many clicks stay in run)."""
     query = {
         "dataset": "blobs",
@@ -281,17 +287,19 @@ def stepper_url(server: AppServer, n_points: int) -> str:
         "tol": "1e-09",
         "max_iter": "200",
         "seed": "0",
+        **extra,
     }
     return server.url("/em-2d?" + urlencode(query))
 
 
-def open_stepper(browser: Any, server: AppServer, n_points: int) -> tuple[Any, Any]:
+def open_stepper(browser: Any, server: AppServer, n_points: int,
+                 **extra: str) -> tuple[Any, Any]:
     """A fresh context and page showing the 2-D stepper with ``n_points`` points."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(INIT_SCRIPT)
     page = context.new_page()
     page.set_default_timeout(120_000)
-    page.goto(stepper_url(server, n_points), wait_until="domcontentloaded")
+    page.goto(stepper_url(server, n_points, **extra), wait_until="domcontentloaded")
     wait_for_idle(page, 120_000)
     wait_for_plots(page, 1, 120_000)
     wait_for_paint(page)
@@ -339,11 +347,62 @@ def time_clicks(browser: Any, server: AppServer, n_points: int, pairs: int) -> C
     return series
 
 
+PLAY_CURSOR_JS = (
+    "async ({seconds, startTimeoutMs}) => {"
+    + SIGNATURE_HELPERS_JS
+    + """
+  // The half-step shown, from the status line: Start 0, iteration t after E 2t-1, after M 2t.
+  const index = () => {
+    const s = __gmmStatus() || '';
+    const m = /^Iteration (\\d+) \u00b7 after (E|M)-step/.exec(s);
+    if (m) return 2 * Number(m[1]) - (m[2] === 'E' ? 1 : 0);
+    return /^Start/.test(s) ? 0 : null;
+  };
+  const frame = () => new Promise((r) => requestAnimationFrame(r));
+  const tStart = performance.now();
+  let last = index();
+  const changes = [];  // [time, half-step] at every change of the shown half-step
+  while (true) {
+    await frame();
+    const now = performance.now();
+    if (changes.length === 0 && now - tStart > startTimeoutMs) break;
+    if (changes.length > 0 && now - changes[0][0] > seconds * 1000) break;
+    const i = index();
+    if (i !== null && i !== last) { changes.push([now, i]); last = i; }
+  }
+  return { changes, status: __gmmStatus() };
+}"""
+)
+
+
+def measure_play_speed(browser: Any, server: AppServer, n_points: int, seconds: float,
+                       speed: float = PLAY_SPEED) -> dict:
+    """Half-steps advanced per second while Play runs at ``speed`` (from the status line)."""
+    context, page = open_stepper(browser, server, n_points, speed=f"{speed:g}")
+    try:
+        page.get_by_role("button", name="Play", exact=True).click()
+        raw = page.evaluate(PLAY_CURSOR_JS, {"seconds": seconds, "startTimeoutMs": 10_000})
+        pause = page.locator('[data-testid="stMain"] button').filter(has_text="Pause")
+        if pause.count():
+            pause.first.click()
+    finally:
+        context.close()
+    changes = raw["changes"]
+    if len(changes) >= 2:
+        span = (changes[-1][0] - changes[0][0]) / 1000
+        steps = changes[-1][1] - changes[0][1]
+        rate = steps / span if span > 0 else float("nan")
+    else:
+        span, steps, rate = 0.0, 0, 0.0
+    return {"rate": rate, "steps": steps, "frames": len(changes), "span_s": span,
+            "status": raw["status"]}
+
+
 def measure_play(browser: Any, server: AppServer, n_points: int, seconds: float) -> dict:
     """Half-steps per second while Play runs (distinct chart states per second)."""
     context, page = open_stepper(browser, server, n_points)
     try:
-        page.locator('[data-testid="stMain"] button').filter(has_text="Play").first.click()
+        page.get_by_role("button", name="Play", exact=True).click()
         raw = page.evaluate(COUNT_STATES_JS, {"seconds": seconds, "startTimeoutMs": 10_000})
         pause = page.locator('[data-testid="stMain"] button').filter(has_text="Pause")
         if pause.count():
@@ -367,6 +426,7 @@ class ColdStart:
     first_message: float | None  # first WebSocket message from the script run
     chart_delta: float | None  # the largest message (the main chart) arrived
     drawn: float  # the first chart was drawn and painted
+    all_drawn: float  # every chart of the page (the stepper and the log-likelihood) drawn
 
 
 def measure_cold_start(browser: Any) -> tuple[ColdStart, AppServer]:
@@ -383,6 +443,9 @@ def measure_cold_start(browser: Any) -> tuple[ColdStart, AppServer]:
         wait_for_plots(page, 1, 120_000)
         wait_for_paint(page)
         drawn = time.perf_counter() - t_launch
+        wait_for_plots(page, 2, 120_000)
+        wait_for_paint(page)
+        all_drawn = time.perf_counter() - t_launch
         ws = page.evaluate("() => window.__gmmWs")
     finally:
         context.close()
@@ -390,7 +453,7 @@ def measure_cold_start(browser: Any) -> tuple[ColdStart, AppServer]:
     # In-page times count from navigation start, which is (within ms) when goto() was called.
     first = t_goto + incoming[0][0] / 1000 if incoming else None
     big = t_goto + max(incoming, key=lambda item: item[1])[0] / 1000 if incoming else None
-    return ColdStart(healthy, first, big, drawn), server
+    return ColdStart(healthy, first, big, drawn, all_drawn), server
 
 
 def profile_clicks(browser: Any, server: AppServer, n_points: int, pairs: int) -> dict:
@@ -536,12 +599,14 @@ def main(argv: list[str] | None = None) -> int:
         browser = launch_chromium(playwright, chromium)
         cold, server = measure_cold_start(browser)
         try:
+            lines.append(("cold start -> first chart on /em-2d", f"{cold.drawn:.2f} s", "-",
+                          True))
             lines.append(
                 (
-                    "cold start -> first chart on /em-2d",
-                    f"{cold.drawn:.2f} s",
+                    "cold start -> every chart on /em-2d",
+                    f"{cold.all_drawn:.2f} s",
                     f"<= {TARGET_COLD_START_S:g} s",
-                    cold.drawn <= TARGET_COLD_START_S,
+                    cold.all_drawn <= TARGET_COLD_START_S,
                 )
             )
             all_series = []
@@ -582,13 +647,15 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 else:
                     lines.append((f"click -> chart, N = {n_points:,}", "no timing", "-", False))
-            play = measure_play(browser, server, 2_000, args.play_seconds)
+            play = measure_play_speed(browser, server, 2_000, args.play_seconds)
+            low, high = PLAY_SPEED * (1 - PLAY_TOLERANCE), PLAY_SPEED * (1 + PLAY_TOLERANCE)
             lines.append(
                 (
-                    f"Play, N = 2,000 ({play['states']} states in {play['span_s']:.1f} s)",
+                    f"Play at {PLAY_SPEED:g}/s, N = 2,000 ({play['steps']} half-steps, "
+                    f"{play['frames']} drawn, in {play['span_s']:.1f} s)",
                     f"{play['rate']:.1f} half-steps/s",
-                    f">= {TARGET_PLAY_RATE:g} /s",
-                    play["rate"] >= TARGET_PLAY_RATE,
+                    f"{low:g} to {high:g} /s",
+                    low <= play["rate"] <= high,
                 )
             )
         finally:
@@ -605,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\nCold start (s after launching `streamlit run`): server healthy "
         f"{cold.healthy:.2f}, first script message {fmt_s(cold.first_message)}, "
-        f"chart delta {fmt_s(cold.chart_delta)}, chart drawn {cold.drawn:.2f}."
+        f"chart delta {fmt_s(cold.chart_delta)}, chart drawn {cold.drawn:.2f}, every chart "
+        f"drawn {cold.all_drawn:.2f}."
     )
     for series in all_series:
         print_breakdown(series)

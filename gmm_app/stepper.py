@@ -61,8 +61,6 @@ BUTTONS: tuple[tuple[str, str], ...] = (
     ("Reset", "reset"),
 )
 PAUSE_LABEL = "Pause"
-PLAY_INTERVAL_S = 0.15
-"""Seconds between two half-steps while Play runs."""
 
 # The main chart's pixel size is declared with the chart_size field (CHART_PIXELS); the
 # side panel is SIDE_WIDTH wide and moves below the chart when the window is too narrow.
