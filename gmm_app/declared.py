@@ -304,6 +304,10 @@ POINT_SCALES = {"small": 0.6, "normal": 1.0, "large": 1.6}
 
 SHARED_VARIANCE_CHOICES = ("learned", "1", "0.3", "0.1", "0.03", "0.01", "0.001", "0.0001")
 MODEL_FIELDS: tuple[Field, ...] = (
+    # The model pages work on 1-D or 2-D data: this choice says which (a link need not
+    # carry it: a built-in data set's name implies its dimension, and uploads never travel).
+    Field("dim", "dim", "choice", lambda c: str(c.n_features), "the dimension", "Data",
+          "radio", effect="view", link=False, choices=("1", "2"), labels={"1": "1-D", "2": "2-D"}),
     Field("n_folds", "folds", "int", 5, "the number of folds", "Cross-validation folds",
           "slider", effect="view", lo=2, hi=10,
           help="The data are cut into this many parts; each part is scored by a model "
@@ -452,7 +456,8 @@ class Page:
     title, icon : str
         As in the navigation and in links.
     n_features : int or None
-        The data's dimension on a page that fits data.
+        The data's dimension on a page that fits data (on a page with the ``dim`` field:
+        the dimension it opens with; the field then chooses).
     fields : tuple of str
         Names of the :data:`FIELDS` it uses (a link to it carries those with ``link=True``).
     """
@@ -486,11 +491,12 @@ PAGES: tuple[Page, ...] = (
     Page("your_data", "your-data", "Your data", ":material/upload_file:"),
     Page("lessons", "lessons", "Lessons", ":material/school:"),
     Page("choose_k", "choose-k", "Choose K", ":material/query_stats:", 2,
-         ("dataset", "n_folds", "n_init", "seed")),
+         ("dim", "dataset", "n_folds", "n_init", "seed")),
     Page("restarts", "restarts", "Restarts", ":material/replay:", 2,
-         ("dataset", "n_components", "covariance_type", "init_method", "n_restarts", "seed")),
+         ("dim", "dataset", "n_components", "covariance_type", "init_method", "n_restarts",
+          "seed")),
     Page("kmeans_gmm", "kmeans-vs-gmm", "k-means vs mixture", ":material/compare:", 2,
-         ("dataset", "n_components", "seed", "step", "shared_var", *_SAMPLE)),
+         ("dim", "dataset", "n_components", "seed", "step", "shared_var", *_SAMPLE)),
 )
 PAGE: dict[str, Page] = {p.id: p for p in PAGES}
 """The pages by id."""
@@ -591,6 +597,19 @@ class RunSpec:
     max_iter: int
 
 
+def dimension_of(page: str, dataset: str | None = None, n_features: int | None = None) -> int:
+    """The data's dimension on ``page``: fixed by the page, or (a page with a ``dim`` field)
+    that of the built-in ``dataset``, else ``n_features``, else the page's first one."""
+    page_obj = PAGE[page]
+    if "dim" in page_obj.fields:
+        spec = _spec(dataset) if dataset else None
+        if spec is not None:
+            return int(spec.n_features)
+        if n_features in (1, 2):
+            return int(n_features)
+    return int(page_obj.n_features or 2)
+
+
 def upload_fallback_message(n_features: int) -> str:
     """What a page opened by a link to uploaded data says (the data are not in links)."""
     default = _dataset_title(DEFAULT_DATASET[n_features])
@@ -634,7 +653,9 @@ class Settings:
 
     @property
     def n_features(self) -> int:
-        """The page's dimension."""
+        """The page's dimension (its ``dim`` value on a page that has one)."""
+        if "dim" in self.values:
+            return int(self.values["dim"])
         return int(PAGE[self.page].n_features or 2)
 
     @property
@@ -660,11 +681,16 @@ class Settings:
 
     @classmethod
     def defaults(
-        cls, page: str, dataset: str | None = None, knobs: Mapping[str, float] | None = None
+        cls, page: str, dataset: str | None = None, knobs: Mapping[str, float] | None = None,
+        n_features: int | None = None,
     ) -> Settings:
-        """The page's default settings, optionally for a given data set (and knobs)."""
+        """The page's default settings, optionally for a given data set (and knobs).
+
+        ``n_features`` is the dimension of a page with a ``dim`` field when the data set
+        does not imply one (a built-in data set's own dimension comes first).
+        """
         page_obj = PAGE[page]
-        ctx = Context(page_obj.n_features or 2)
+        ctx = Context(dimension_of(page, dataset, n_features))
         names = page_obj.fields
         if "dataset" in names:
             name = dataset or FIELD["dataset"].default_for(ctx)
@@ -724,6 +750,7 @@ class Settings:
         page: str,
         *,
         extra_datasets: Sequence[str] = (),
+        n_features: int | None = None,
     ) -> tuple[Settings, list[str]]:
         """Settings from URL query parameters; anything invalid keeps its default, with a message.
 
@@ -734,6 +761,9 @@ class Settings:
             The page's id.
         extra_datasets : sequence of str
             Data-set names valid besides the built-in ones (e.g. :data:`UPLOADED`).
+        n_features : int, optional
+            On a page with a ``dim`` field: the dimension when the link's data set does not
+            imply one (none given, or uploaded data).
 
         Returns
         -------
@@ -764,7 +794,8 @@ class Settings:
                     )
                 return default
 
-        ctx = Context(page_obj.n_features or 2, extra_datasets=tuple(extra_datasets))
+        n_features = dimension_of(page, q.get("dataset"), n_features)
+        ctx = Context(n_features, extra_datasets=tuple(extra_datasets))
         dataset = None
         if "dataset" in page_obj.fields:
             text = q.get("dataset")
@@ -779,11 +810,12 @@ class Settings:
                     f"exist in {ctx.n_features}-D. Showing "
                     f"{_dataset_title(DEFAULT_DATASET[ctx.n_features])} instead."
                 )
-        settings = cls.defaults(page, dataset)
+        settings = cls.defaults(page, dataset, n_features=n_features)
         knobs = dict(settings.knobs)
         for knob in knob_fields(str(settings.values.get("dataset", ""))):
             knobs[knob.name] = read(knob, ctx, knobs[knob.name])
-        settings = cls.defaults(page, settings.values.get("dataset"), knobs)  # K may follow
+        settings = cls.defaults(page, settings.values.get("dataset"), knobs,  # K may follow
+                                n_features=n_features)
         ctx = settings.context(extra_datasets)
         values = dict(settings.values)
         for f in settings.fields:

@@ -33,10 +33,12 @@ from gmm_app.geometry import (
     blend_colours,
     component_colours,
     ellipse_paths,
+    grid_1d,
     hex_to_rgb,
+    histogram_density,
     padded_range,
 )
-from gmm_core import GMMParams
+from gmm_core import GMMParams, weighted_log_prob
 
 COV_STYLE: dict[str, dict[str, str]] = {
     "full": {"color": PALETTE[0], "dash": "solid", "symbol": "circle"},
@@ -80,11 +82,15 @@ def best_rows(scores: pd.DataFrame) -> dict[str, pd.Series | None]:
     return out
 
 
-def best_k_table(scores: pd.DataFrame) -> pd.DataFrame:
-    """The best K of each covariance type by each criterion (rows: covariance types)."""
+def best_k_table(
+    scores: pd.DataFrame, names: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The best K of each covariance type by each criterion (rows: covariance types;
+    ``names`` shows them, default :data:`COV_NAMES`)."""
+    names = names or COV_NAMES
     rows = []
     for cov in [c for c in COV_STYLE if c in set(scores["covariance_type"])]:
-        row: dict[str, Any] = {"covariance": COV_NAMES[cov]}
+        row: dict[str, Any] = {"covariance": names[cov]}
         for col, (title, _) in CRITERIA.items():
             best = best_rows(scores[scores["covariance_type"] == cov])[col]
             row[title.split(" (")[0].split(",")[0]] = None if best is None else int(best["K"])
@@ -93,7 +99,8 @@ def best_k_table(scores: pd.DataFrame) -> pd.DataFrame:
 
 
 def criteria_figure(
-    scores: pd.DataFrame, *, width: int | None = None, height: int = 380
+    scores: pd.DataFrame, *, names: dict[str, str] | None = None, width: int | None = None,
+    height: int = 380,
 ) -> go.Figure:
     """BIC, AIC and held-out log-likelihood against K, one line per covariance type.
 
@@ -102,6 +109,9 @@ def criteria_figure(
     scores : DataFrame
         One row per model: ``covariance_type``, ``K``, ``bic``, ``aic``, ``cv``,
         ``n_parameters``, ``seed`` (NaN where a model has no fit).
+    names : dict, optional
+        How the legend names each covariance type (default :data:`COV_NAMES`; 1-D data:
+        "variable variance", "equal variance").
 
     Returns
     -------
@@ -113,6 +123,7 @@ def criteria_figure(
     """
     from plotly.subplots import make_subplots
 
+    names = names or COV_NAMES
     fig = make_subplots(
         rows=1, cols=3, horizontal_spacing=0.07,
         subplot_titles=[title for title, _ in CRITERIA.values()],
@@ -126,12 +137,12 @@ def criteria_figure(
             fig.add_trace(
                 go.Scatter(
                     x=rows["K"].tolist(), y=_gapped(rows[col].to_numpy(dtype=float)),
-                    mode="lines+markers", name=COV_NAMES[cov], legendgroup=cov,
+                    mode="lines+markers", name=names[cov], legendgroup=cov,
                     showlegend=col_i == 1,
                     line={"color": style["color"], "dash": style["dash"], "width": 2.5},
                     marker={"symbol": style["symbol"], "size": 9, "color": style["color"]},
                     customdata=[[cov, int(k)] for k in rows["K"]],
-                    hovertemplate=(f"{COV_NAMES[cov]}, K = %{{x}}<br>{col.upper()} = "
+                    hovertemplate=(f"{names[cov]}, K = %{{x}}<br>{col.upper()} = "
                                    "%{y:.2f}<br>click to open in the stepper<extra></extra>"),
                 ),
                 row=1, col=col_i,
@@ -301,6 +312,174 @@ def mixture_figure(
     return _figure(data, layout)
 
 
+def interval_boundaries(centres: np.ndarray) -> np.ndarray:
+    """k-means' cell boundaries in 1-D: the midpoints between neighbouring sorted centres.
+
+    In 1-D each centre's Voronoi cell is an interval; two neighbouring cells meet halfway
+    between their centres.
+
+    Parameters
+    ----------
+    centres : ndarray, shape (K,) or (K, 1)
+
+    Returns
+    -------
+    ndarray, shape (K - 1,)
+        Increasing.
+    """
+    c = np.sort(np.asarray(centres, dtype=float).ravel())
+    return (c[:-1] + c[1:]) / 2
+
+
+def weighted_densities_1d(grid: np.ndarray, params: GMMParams) -> np.ndarray:
+    """π_k N(x | μ_k, σ_k²) of each component on a grid: shape (G, K); rows sum to the
+    mixture density."""
+    return np.exp(weighted_log_prob(np.asarray(grid, dtype=float).reshape(-1, 1), params))
+
+
+def _rug_trace(x: np.ndarray, colours: list[str] | str, y: float) -> dict:
+    return {"type": _scatter_type(x.size), "x": x.tolist(), "y": [y] * x.size,
+            "mode": "markers", "name": "points",
+            "marker": {"symbol": "line-ns-open", "size": 14, "color": colours,
+                       "line": {"width": 1.5, "color": colours}},
+            "hovertemplate": "point %{pointNumber}: %{x:.3g}<extra></extra>"}
+
+
+def _histogram_trace(edges: np.ndarray, density: np.ndarray) -> dict:
+    return {"type": "bar", "x": ((edges[:-1] + edges[1:]) / 2).tolist(),
+            "y": density.tolist(), "width": np.diff(edges).tolist(), "name": "data",
+            "marker": {"color": SAMPLE_DATA_COLOUR, "line": {"width": 0}}, "opacity": 0.6,
+            "hoverinfo": "skip"}
+
+
+def kmeans_figure_1d(
+    x: np.ndarray,
+    centres: np.ndarray,
+    labels: np.ndarray | None,
+    *,
+    feature_name: str = "x",
+    title: str = "",
+    width: int | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """k-means in 1-D: each point's hard colour (a rug), the data's histogram, the cells'
+    boundaries (midpoints between sorted centres, dashed) and the centres.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N,) or (N, 1)
+    centres : ndarray, shape (K,) or (K, 1)
+    labels : ndarray of int, shape (N,), or None
+        Each point's cluster (None before the first assignment: grey points).
+
+    Returns
+    -------
+    go.Figure
+        Traces: 0 the histogram, 1 the rug of points (below 0), 2 the boundaries (one
+        vertical line each, separated by gaps), 3 the centres (on the axis). The cells are
+        tinted in their centre's colour (layout shapes, one per cell, left to right).
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    c = np.asarray(centres, dtype=float).ravel()
+    colours = component_colours(c.size)
+    edges, density = histogram_density(x)
+    top = float(density.max()) * 1.1 if density.size else 1.0
+    xr = padded_range(np.concatenate([x, c]))
+    bounds = interval_boundaries(c)
+    point_colours = (
+        [UNASSIGNED] * x.size if labels is None
+        else [colours[j] for j in np.asarray(labels).tolist()]
+    )
+    bx = np.repeat(bounds, 3).astype(object)
+    by = np.tile([-0.12 * top, top, None], bounds.size).astype(object)
+    bx[2::3] = None
+    data = [
+        _histogram_trace(edges, density),
+        _rug_trace(x, point_colours, -0.06 * top),
+        {"type": "scatter", "x": bx.tolist(), "y": by.tolist(), "mode": "lines",
+         "name": "boundary", "hoverinfo": "skip",
+         "line": {"color": INK, "width": 2, "dash": "dash"}},
+        {"type": "scatter", "x": c.tolist(), "y": [0.0] * c.size, "mode": "markers",
+         "name": "centre", "marker": {"symbol": "x", "size": 16, "color": colours,
+                                      "line": {"width": 2, "color": HIGHLIGHT}},
+         "hovertemplate": "centre %{pointNumber}: %{x:.3g}<extra></extra>"},
+    ]
+    order = np.argsort(c, kind="stable")
+    cuts = [xr[0], *bounds.tolist(), xr[1]]
+    shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": cuts[i], "x1": cuts[i + 1],
+               "y0": 0, "y1": 1, "fillcolor": _tint(colours[j], 0.22), "line": {"width": 0},
+               "layer": "below"} for i, j in enumerate(order.tolist())]
+    layout = _base_layout(height, "kmeans1d", width)
+    layout.update(
+        xaxis=_axis(escape_text(feature_name), xr),
+        yaxis=_axis("density", (-0.14 * top, top)),
+        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
+        margin={"l": 60, "r": 16, "t": 40, "b": 56}, shapes=shapes, bargap=0,
+    )
+    return _figure(data, layout)
+
+
+def mixture_figure_1d(
+    x: np.ndarray,
+    params: GMMParams,
+    resp: np.ndarray | None,
+    *,
+    feature_name: str = "x",
+    title: str = "",
+    width: int | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """A mixture in 1-D: points in responsibility-blended colours (a rug), the data's
+    histogram, each weighted component density, the mixture density and the means.
+
+    Parameters
+    ----------
+    x : ndarray, shape (N,) or (N, 1)
+    params : GMMParams
+        K components, D = 1.
+    resp : ndarray, shape (N, K), or None
+        None before the first E-step (grey points).
+
+    Returns
+    -------
+    go.Figure
+        Traces: 0 the histogram, 1 the rug, 2 … K+1 the weighted components
+        π_k N(x | μ_k, σ_k²), K+2 the mixture density, K+3 the means (on the axis).
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    k = params.n_components
+    colours = component_colours(k)
+    means = np.asarray(params.means, dtype=float).ravel()
+    edges, density = histogram_density(x)
+    grid = grid_1d(np.concatenate([x, means]))
+    comp = weighted_densities_1d(grid, params)
+    mix = comp.sum(axis=1)
+    top = max(float(density.max()) if density.size else 0.0, float(mix.max())) * 1.1 or 1.0
+    data: list[dict[str, Any]] = [
+        _histogram_trace(edges, density),
+        _rug_trace(x, blend_colours(resp, x.size), -0.06 * top),
+    ]
+    for j in range(k):
+        data.append({"type": "scatter", "x": grid.tolist(), "y": comp[:, j].tolist(),
+                     "mode": "lines", "name": f"component {j + 1}", "hoverinfo": "skip",
+                     "line": {"color": colours[j], "width": 2.5}})
+    data.append({"type": "scatter", "x": grid.tolist(), "y": mix.tolist(), "mode": "lines",
+                 "name": "mixture", "hoverinfo": "skip",
+                 "line": {"color": INK, "width": 2, "dash": "dot"}})
+    data.append({"type": "scatter", "x": means.tolist(), "y": [0.0] * k, "mode": "markers",
+                 "name": "mean", "marker": {"symbol": "circle", "size": 14, "color": colours,
+                                            "line": {"width": 2, "color": HIGHLIGHT}},
+                 "hovertemplate": "mean %{pointNumber}: %{x:.3g}<extra></extra>"})
+    layout = _base_layout(height, "mixture1d", width)
+    layout.update(
+        xaxis=_axis(escape_text(feature_name), (float(grid[0]), float(grid[-1]))),
+        yaxis=_axis("density", (-0.14 * top, top)),
+        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
+        margin={"l": 60, "r": 16, "t": 40, "b": 56}, bargap=0,
+    )
+    return _figure(data, layout)
+
+
 # --------------------------------------------------------------------------- samples
 def samples_figure_2d(
     X: np.ndarray,
@@ -448,7 +627,8 @@ def restarts_gallery(
     go.Figure
         One panel per start, titled with its seed and log-likelihood; each panel's traces
         carry ``customdata = [seed]`` so that a click opens that start. 2-D panels: data
-        points, then the 2σ ellipses; 1-D panels: the mixture density curve.
+        points, then the 2σ ellipses; 1-D panels: the data's histogram, its rug (below 0),
+        then the mixture density curve.
     """
     from plotly.subplots import make_subplots
 
@@ -461,9 +641,9 @@ def restarts_gallery(
     shown = X[::step]
     two_d = X.shape[1] == 2
     if not two_d:
-        from gmm_core import score_samples
-
         grid = np.linspace(*padded_range(X[:, 0]), 200)
+        edges, hist = histogram_density(X[:, 0], max_bins=30)
+        mids = (edges[:-1] + edges[1:]) / 2
     for i, (seed, _, params) in enumerate(starts):
         r, c = i // columns + 1, i % columns + 1
         if two_d:
@@ -479,7 +659,16 @@ def restarts_gallery(
                 customdata=[[seed]] * ex.size,
                 hovertemplate=f"seed {seed}: click to open<extra></extra>"), row=r, col=c)
         else:
-            dens = np.exp(score_samples(grid.reshape(-1, 1), params))
+            dens = weighted_densities_1d(grid, params).sum(axis=1)
+            fig.add_trace(go.Bar(
+                x=mids.tolist(), y=hist.tolist(), width=np.diff(edges).tolist(),
+                marker={"color": SAMPLE_DATA_COLOUR, "line": {"width": 0}},
+                customdata=[[seed]] * mids.size, hoverinfo="skip"), row=r, col=c)
+            fig.add_trace(go.Scatter(
+                x=shown[:, 0], y=np.full(shown.shape[0], -0.05 * float(hist.max())),
+                mode="markers", marker={"symbol": "line-ns-open", "size": 6,
+                                        "color": INK, "line": {"width": 1, "color": INK}},
+                customdata=[[seed]] * shown.shape[0], hoverinfo="skip"), row=r, col=c)
             fig.add_trace(go.Scatter(
                 x=grid, y=dens, mode="lines",
                 line={"color": PALETTE[0] if i == 0 else INK, "width": 2},
@@ -490,7 +679,7 @@ def restarts_gallery(
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False,
                      showline=True, linecolor="#CCCCCC", mirror=True)
     layout = _base_layout(rows * panel_height + 30, "gallery", width)
-    layout.update(margin={"l": 14, "r": 14, "t": 30, "b": 10})
+    layout.update(margin={"l": 14, "r": 14, "t": 30, "b": 10}, bargap=0, showlegend=False)
     fig.update_layout(layout)
     fig.update_annotations(font_size=FONT_SIZE - 3)
     return fig

@@ -16,7 +16,13 @@ import streamlit as st
 
 from gmm_app import figures_models, model_panels, models, state
 from gmm_app.data import DataError, LoadedData, dataset_title, load_data
-from gmm_app.declared import MAX_ITER_MAX, STEPPER_PAGE, knob_fields
+from gmm_app.declared import (
+    COVARIANCE_LABELS_1D,
+    MAX_ITER_MAX,
+    STEPPER_PAGE,
+    Context,
+    knob_fields,
+)
 from gmm_app.formatting import fmt_number
 from gmm_app.live_chart import safe_config
 from gmm_app.routing import page as routed_page
@@ -25,6 +31,7 @@ from gmm_app.widgets import setting_widget
 PLOT_CONFIG = safe_config({"scrollZoom": False,  # no mode bar button sends data out
                            "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"]})
 COV_WORDS = {"full": "full", "tied": "tied", "diag": "diagonal", "spherical": "spherical"}
+COV_WORDS_1D = dict(COVARIANCE_LABELS_1D)
 CRITERION_WORDS = {"bic": "BIC", "aic": "AIC", "cv": "held-out likelihood"}
 SIDE_BY_SIDE_WIDTH = 440
 """Width in px of each of the two charts on /kmeans-vs-gmm (both fit 1280×800)."""
@@ -32,11 +39,14 @@ SIDE_BY_SIDE_WIDTH = 440
 
 # --------------------------------------------------------------------------- shared
 def _data_sidebar(page: str, *, k_follows: bool) -> tuple[state.Settings, LoadedData | None]:
-    """The data-set list (and its knobs) in the sidebar; the page's settings and data."""
-    uploaded = state.uploaded_dataset(2)
+    """The 1-D/2-D choice, the data-set list (and its knobs) in the sidebar; the page's
+    settings and data."""
     extra = {"on_change": state.on_data_change, "args": (page,)} if k_follows else {}
     with st.sidebar:
         st.header("Data", anchor=False)
+        setting_widget(page, "dim", horizontal=True, label_visibility="collapsed",
+                       on_change=state.on_dim_change, args=(page,))
+        uploaded = state.uploaded_dataset(state.page_dim(page))
         dataset = setting_widget(
             page, "dataset", options=state.dataset_choices(page),
             format_func=partial(dataset_title, uploaded=uploaded), **extra,
@@ -75,7 +85,7 @@ def open_in_stepper(
     rule: str,
 ) -> state.Settings:
     """The stepper's settings for a model of this page's data set, at its last half-step."""
-    page = STEPPER_PAGE[2]
+    page = STEPPER_PAGE[settings.n_features]
     target = state.Settings.defaults(page, settings.dataset, dict(settings.knobs))
     return target.replace(
         n_components=int(n_components), covariance_type=covariance_type,
@@ -146,14 +156,15 @@ def render_choose_k() -> None:
     bar.empty()
     table = models.scores_table(scores)
     best = figures_models.best_rows(table)
+    words = COV_WORDS_1D if data.X.shape[1] == 1 else COV_WORDS
     picks = []
     for col, row in best.items():
         if row is not None:
             picks.append(f"{CRITERION_WORDS[col]}: **K = {int(row['K'])}**, "
-                         f"{COV_WORDS[row['covariance_type']]}")
+                         f"{words[row['covariance_type']]}")
     st.markdown("Best of all by " + "; ".join(picks) + "." if picks
                 else "No model could be fitted.")
-    fig = figures_models.criteria_figure(table)
+    fig = figures_models.criteria_figure(table, names=words)
     st.plotly_chart(
         fig, width="stretch", config=PLOT_CONFIG, key=state.widget_key(page, "chart", "criteria"),
         on_select=partial(_on_criteria_click, page, settings,
@@ -170,12 +181,13 @@ def render_choose_k() -> None:
         "to open that model in the stepper."
     )
     st.markdown("**Best K for each covariance type**")
-    st.dataframe(figures_models.best_k_table(table), hide_index=True, width=520)
+    st.dataframe(figures_models.best_k_table(table, words), hide_index=True, width=520)
     with st.expander("Free parameters of each model"):
         st.dataframe(models.parameter_counts(data.X.shape[1], tuple(
             c for c in figures_models.COV_STYLE if c in set(table["covariance_type"]))),
             hide_index=True)
-        st.caption(f"D = {data.X.shape[1]} features. BIC charges log N = "
+        d = data.X.shape[1]
+        st.caption(f"D = {d} feature{'s' if d > 1 else ''}. BIC charges log N = "
                    f"{fmt_number(float(np.log(data.X.shape[0])))} per parameter, AIC 2.")
     with st.expander("All the numbers"):
         st.dataframe(table.rename(columns={"cv": "held-out per point",
@@ -208,7 +220,9 @@ def render_restarts() -> None:
     with st.sidebar:
         st.header("Model", anchor=False)
         setting_widget(page, "n_components")
-        setting_widget(page, "covariance_type", horizontal=True)
+        one_d = state.page_dim(page) == 1
+        setting_widget(page, "covariance_type", Context(state.page_dim(page)), horizontal=True,
+                       **({"format_func": COV_WORDS_1D.get} if one_d else {}))
         setting_widget(page, "init_method", options=[
             "random_from_data", "kmeans++", "kmeans", "random_resp"])
         setting_widget(page, "n_restarts")
@@ -286,12 +300,19 @@ def render_kmeans_vs_gmm() -> None:
     if data is None:
         state.sync_query(settings)
         return
+    one_d = data.X.shape[1] == 1
     st.markdown(
         "Both start from the same centres. k-means gives every point to one centre; the "
-        "mixture shares it out. They disagree on elongated clusters (*Anisotropic*) and "
-        "on clusters of unequal sizes (*Unequal sizes*); on round, equal, well-separated "
-        "ones (*Blobs*) they agree. Move **EM's variance** towards 0 to watch the shared "
-        "responsibilities harden into k-means' choices."
+        "mixture shares it out. "
+        + ("In 1-D k-means cuts the line halfway between neighbouring centres, whatever "
+           "the spreads; the mixture weighs the spreads too, and can give a narrow "
+           "component the middle and a wide one both tails (*Calm and crisis returns*). "
+           if one_d else
+           "They disagree on elongated clusters (*Anisotropic*) and on clusters of unequal "
+           "sizes (*Unequal sizes*); on round, equal, well-separated ones (*Blobs*) they "
+           "agree. ")
+        + "Move **EM's variance** towards 0 to watch the shared responsibilities harden "
+        "into k-means' choices."
     )
     comp = models.compare(data.key, data.X, int(settings.n_components), int(settings.seed),
                           settings.shared_var)
@@ -317,18 +338,28 @@ def render_kmeans_vs_gmm() -> None:
     left, right = st.columns(2)
     with left:
         done = " (converged)" if cursor >= len(comp.kmeans) - 1 else ""
-        st.plotly_chart(figures_models.kmeans_figure(
-            data.X, km.centres, km.labels, feature_names=data.feature_names,
-            title=f"k-means: {_PHASE_KMEANS[km.phase]}{done}", width=SIDE_BY_SIDE_WIDTH),
+        title = f"k-means: {_PHASE_KMEANS[km.phase]}{done}"
+        st.plotly_chart(
+            figures_models.kmeans_figure_1d(
+                data.X, km.centres, km.labels, feature_name=data.feature_names[0],
+                title=title, width=SIDE_BY_SIDE_WIDTH) if one_d else
+            figures_models.kmeans_figure(
+                data.X, km.centres, km.labels, feature_names=data.feature_names,
+                title=title, width=SIDE_BY_SIDE_WIDTH),
             width="content", config=PLOT_CONFIG, key=state.widget_key(page, "chart", "km"))
     with right:
         done = " (converged)" if cursor >= len(comp.em_params) - 1 else ""
-        kind = ("EM, learned covariances" if settings.shared_var == "learned"
+        kind = (("EM, learned variances" if one_d else "EM, learned covariances")
+                if settings.shared_var == "learned"
                 else f"EM, shared variance {settings.shared_var}\u00d7 the data's")
-        st.plotly_chart(figures_models.mixture_figure(
-            data.X, params, resp, feature_names=data.feature_names,
-            title=f"{kind}: {_PHASE_EM[comp.em_phases[em_i]]}{done}",
-            width=SIDE_BY_SIDE_WIDTH),
+        title = f"{kind}: {_PHASE_EM[comp.em_phases[em_i]]}{done}"
+        st.plotly_chart(
+            figures_models.mixture_figure_1d(
+                data.X, params, resp, feature_name=data.feature_names[0], title=title,
+                width=SIDE_BY_SIDE_WIDTH) if one_d else
+            figures_models.mixture_figure(
+                data.X, params, resp, feature_names=data.feature_names, title=title,
+                width=SIDE_BY_SIDE_WIDTH),
             width="content", config=PLOT_CONFIG, key=state.widget_key(page, "chart", "em"))
     share = models.agreement(km.labels, resp)
     if share is not None:

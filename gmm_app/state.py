@@ -60,7 +60,8 @@ __all__ = [
     "describe_change", "ensure_knobs", "field_key", "format_means", "get_cursor",
     "get_inspected", "get_notice", "init_page", "is_playing", "keys", "knob_fields",
     "link_messages",
-    "means_error", "note_run", "on_chart_select", "on_data_change", "page_of", "parse_means",
+    "means_error", "note_run", "on_chart_select", "on_data_change", "on_dim_change",
+    "page_dim", "page_of", "parse_means",
     "quote", "read_settings", "run_changed_since_render", "set_cursor", "set_notice",
     "set_playing", "share_link", "sync_query", "upload_fallback", "uploaded_dataset",
     "use_uploaded_dataset", "view_value", "widget_key",
@@ -195,8 +196,21 @@ def _write_widgets(settings: Settings, *, only_missing: bool) -> None:
             ss[key] = value
 
 
+def page_dim(page: PageRef) -> int:
+    """The data's dimension on ``page`` now: its ``dim`` widget's value on a page that has
+    one (the model pages), else the page's own dimension."""
+    p = page_of(page) if not isinstance(page, Page) else page
+    value = st.session_state.get(field_key(p.id, "dim")) if "dim" in p.fields else None
+    return int(value) if value in ("1", "2") else int(p.n_features or 2)
+
+
+def _upload_dim() -> int | None:
+    """The dimension of this session's upload (2-D first when there are both), or None."""
+    return next((n for n in (2, 1) if uploaded_dataset(n) is not None), None)
+
+
 def _extra_datasets(page: Page) -> list[str]:
-    if page.n_features and uploaded_dataset(page.n_features) is not None:
+    if page.n_features and uploaded_dataset(page_dim(page)) is not None:
         return [UPLOADED]
     return []
 
@@ -225,12 +239,16 @@ def init_page(page: PageRef, query: Mapping[str, Any] | None = None) -> list[str
         # A link written by another page of this session is not for us.
         others = [keys(o.id).query_written for o in PAGES if o.id != p.id]
         if query and all(ss.get(other) != query for other in others):
+            # A model page's link to uploaded data: the dimension of this session's upload.
+            to_upload = "dim" in p.fields and query.get("dataset") == UPLOADED
             settings, messages = Settings.from_query(
-                query, p.id, extra_datasets=_extra_datasets(p)
+                query, p.id, extra_datasets=_extra_datasets(p) or (
+                    [UPLOADED] if to_upload and _upload_dim() else []),
+                n_features=_upload_dim() if to_upload else None,
             )
             _write_widgets(settings, only_missing=False)
             ss[k.last_run] = settings
-            fallback = upload_fallback_message(p.n_features or 2)
+            fallback = upload_fallback_message(settings.n_features)
             ss[k.upload_fallback] = fallback in messages
             messages = [m for m in messages if m != fallback]
             ss[k.link_messages] = [md_escape(m) for m in messages]
@@ -286,15 +304,15 @@ def upload_fallback(page: PageRef) -> str | None:
     """The sentence saying the link's uploaded data were replaced (until a new run), or None."""
     p = page_of(page)
     if st.session_state.get(keys(p.id).upload_fallback):
-        return upload_fallback_message(p.n_features or 2)
+        return upload_fallback_message(page_dim(p))
     return None
 
 
 def _validate_choices(page: Page) -> None:
     """Reset any widget value that is no longer valid (e.g. a removed upload) to its default."""
     ss = st.session_state
-    defaults = Settings.defaults(page.id)
-    ctx = Context(page.n_features or 2, extra_datasets=tuple(_extra_datasets(page)))
+    defaults = Settings.defaults(page.id, n_features=page_dim(page))
+    ctx = Context(page_dim(page), extra_datasets=tuple(_extra_datasets(page)))
     for f in defaults.fields:
         if f.kind == "choice" and f.widget != "tabs":
             key = field_key(page.id, f.name)
@@ -306,7 +324,7 @@ def dataset_choices(page: PageRef) -> list[str]:
     """Data-set names offered on a page: the built-ins, then the upload if there is one."""
     p = page_of(page)
     return list(FIELD["dataset"].choices_for(
-        Context(p.n_features or 2, extra_datasets=tuple(_extra_datasets(p)))
+        Context(page_dim(p), extra_datasets=tuple(_extra_datasets(p)))
     ))
 
 
@@ -366,12 +384,26 @@ def on_data_change(page: PageRef) -> None:
     ss = st.session_state
     dataset = ss[field_key(p.id, "dataset")]
     ensure_knobs(p.id, dataset)
-    new = Context(p.n_features or 2, dataset, tuple(sorted(_read_knobs(p, dataset).items())))
+    new = Context(page_dim(p), dataset, tuple(sorted(_read_knobs(p, dataset).items())))
     previous: Settings | None = ss.get(keys(p.id).last_run)
     if previous is None or previous.dataset != dataset or default_k(new) != default_k(
         previous.context()
     ):
         ss[field_key(p.id, "n_components")] = default_k(new)
+
+
+def on_dim_change(page: PageRef) -> None:
+    """Callback of a model page's 1-D/2-D choice: the data set (the upload of that
+    dimension if there is one, else the default) and the choices that depend on it follow."""
+    p = page_of(page)
+    ss = st.session_state
+    n = page_dim(p)
+    defaults = Settings.defaults(p.id, n_features=n)
+    ss[field_key(p.id, "dataset")] = (UPLOADED if uploaded_dataset(n) is not None
+                                      else defaults.dataset)
+    _validate_choices(p)  # e.g. a 2-D covariance type
+    if "n_components" in p.fields:
+        on_data_change(p.id)
 
 
 def means_error(page: PageRef) -> str | None:

@@ -24,11 +24,19 @@ MODEL_PAGES = {
     "kmeans-vs-gmm": ("/kmeans-vs-gmm?dataset=anisotropic&step=6", "k-means vs mixture",
                       "k-means vs a mixture", 2),
 }
+MODEL_PAGES_1D = {
+    # The same pages on 1-D data: the data set's name implies the dimension.
+    "choose-k-1d": ("/choose-k?dataset=two_gaussians_1d", "Choose K", "Choose K", 1),
+    "restarts-1d": ("/restarts?dataset=galaxies&K=3&cov=full&restarts=16", "Restarts",
+                    "Restarts", 2),
+    "kmeans-vs-gmm-1d": ("/kmeans-vs-gmm?dataset=calm_and_crisis_returns&step=6",
+                         "k-means vs mixture", "k-means vs a mixture", 2),
+}
 SLOW_MS = 240_000  # a cold sweep on a loaded 2-core machine
 
 
 def _open(app_page: BrowserPage, slug: str) -> None:
-    path, _, heading, charts = MODEL_PAGES[slug]
+    path, _, heading, charts = {**MODEL_PAGES, **MODEL_PAGES_1D}[slug]
     page = app_page.page
     # Not app_page.goto: its 30 s wait is too short for a cold sweep on a loaded machine.
     page.goto(app_page.server.url(path), wait_until="domcontentloaded")
@@ -54,7 +62,7 @@ def _nothing_cut_off(page: object) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("slug", list(MODEL_PAGES))
+@pytest.mark.parametrize("slug", [*MODEL_PAGES, *MODEL_PAGES_1D])
 def test_model_page_deep_link_on_a_fresh_server(
     fresh_app_page: BrowserPage, slug: str, screenshot_dir: Path
 ) -> None:
@@ -70,7 +78,7 @@ def test_model_page_deep_link_on_a_fresh_server(
     assert_healthy(fresh_app_page)
 
 
-@pytest.mark.parametrize("slug", list(MODEL_PAGES))
+@pytest.mark.parametrize("slug", [*MODEL_PAGES, *MODEL_PAGES_1D])
 def test_model_pages_at_1920x1080(app_page: BrowserPage, slug: str, screenshot_dir: Path) -> None:
     app_page.page.set_viewport_size({"width": 1920, "height": 1080})
     _open(app_page, slug)
@@ -130,4 +138,28 @@ def test_clicking_a_point_on_choose_k_opens_the_stepper_at_that_model(
     assert status, "the stepper shows no status line"
     heading = page.locator('[data-testid="stMain"] h3').first.inner_text()
     assert "Old Faithful" in heading
+    assert_healthy(fresh_app_page)
+
+
+def test_clicking_a_point_on_choose_k_with_1d_data_opens_the_1d_stepper(
+    fresh_app_page: BrowserPage, screenshot_dir: Path
+) -> None:
+    _open(fresh_app_page, "choose-k-1d")
+    page = fresh_app_page.page
+    point = page.evaluate(POINT_JS)
+    assert point["gap"] > 12, point
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_url("**/em-1d?**", timeout=SLOW_MS)
+    app_server_lib.wait_for_idle(page, timeout_ms=SLOW_MS)
+    app_server_lib.wait_for_plots(page, 2, timeout_ms=SLOW_MS)
+    query = {k: v[-1] for k, v in parse_qs(urlparse(page.url).query).items()}
+    assert urlparse(page.url).path.rstrip("/").endswith("/em-1d")
+    assert query["dataset"] == "two_gaussians_1d"
+    assert query["K"] == str(point["k"])
+    assert query["cov"] == point["cov"]
+    assert point["cov"] in ("full", "tied")
+    assert query["init"] == "kmeans++"
+    assert "seed" in query
+    heading = page.locator('[data-testid="stMain"] h3').first.inner_text()
+    assert "Two Gaussians" in heading
     assert_healthy(fresh_app_page)
