@@ -309,6 +309,22 @@ def test_same_optimum_ignores_the_labels() -> None:
     assert not gmm_core.same_optimum(a, moved, np.ones(2))
 
 
+def test_same_optimum_allows_a_wide_component_to_stop_a_little_apart() -> None:
+    # Galaxies, K = 3, seeds 14 and 15 of /restarts: the same optimum (log-likelihoods
+    # -212.0807 and -212.0810), the component wider than the data (variance ~66 = 3.2
+    # data variances) stopped 0.5 % apart.
+    a = gmm_core.GMMParams(np.array([0.370, 0.263, 0.367]),
+                           np.array([[19.818], [19.370], [22.896]]),
+                           np.array([[[0.4139]], [[66.2326]], [[1.2738]]]))
+    b = gmm_core.GMMParams(np.array([0.265, 0.371, 0.364]),
+                           np.array([[19.391], [19.821], [22.901]]),
+                           np.array([[[65.9129]], [[0.4149]], [[1.2489]]]))
+    assert gmm_core.same_optimum(a, b, np.array([4.536]))
+    # A narrow component's variance doubled is still a different optimum.
+    c = gmm_core.GMMParams(a.weights, a.means, a.covariances * np.array([2.0, 1, 1])[:, None, None])
+    assert not gmm_core.same_optimum(a, c, np.array([4.536]))
+
+
 # --------------------------------------------------------------------------- sampling
 def test_two_stage_samples_reproduce_the_model(faithful: np.ndarray) -> None:
     fit = gmm_core.best_fit(gmm_core.fit_starts(faithful, 2, "full", [0, 1, 2]))
