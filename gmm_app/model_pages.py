@@ -183,15 +183,16 @@ def render_choose_k() -> None:
     st.markdown("**Best K for each covariance type**")
     st.dataframe(figures_models.best_k_table(table, words), hide_index=True, width=520)
     with st.expander("Free parameters of each model"):
-        st.dataframe(models.parameter_counts(data.X.shape[1], tuple(
-            c for c in figures_models.COV_STYLE if c in set(table["covariance_type"]))),
-            hide_index=True)
         d = data.X.shape[1]
+        shown = {"covariance": COV_WORDS_1D} if d == 1 else {}  # 1-D: the stepper's words
+        st.dataframe(models.parameter_counts(d, tuple(
+            c for c in figures_models.COV_STYLE if c in set(table["covariance_type"])))
+            .replace(shown), hide_index=True)
         st.caption(f"D = {d} feature{'s' if d > 1 else ''}. BIC charges log N = "
                    f"{fmt_number(float(np.log(data.X.shape[0])))} per parameter, AIC 2.")
     with st.expander("All the numbers"):
         st.dataframe(table.rename(columns={"cv": "held-out per point",
-                                           "covariance_type": "covariance"}),
+                                           "covariance_type": "covariance"}).replace(shown),
                      hide_index=True)
     st.caption("Different starts of EM can end at different results: see **Restarts** in "
                "the menu.")

@@ -68,7 +68,7 @@ def test_choose_k_picks_two_components_on_two_gaussians_by_bic() -> None:
     assert counts is not None
     # Free parameters in 1-D (hand count): K-1 weights + K means + K variances = 3K - 1.
     table = next(df.value for df in at.dataframe if "K=1" in df.value.columns)
-    row = table.set_index("covariance").loc["full"]
+    row = table.set_index("covariance").loc["variable variance"]
     assert [int(row[f"K={k}"]) for k in (1, 2, 3)] == [2, 5, 8]
 
 
