@@ -208,3 +208,16 @@ def test_a_1d_upload_is_offered_after_choosing_1d() -> None:
                 and "BIC" in df.value.columns)
     assert int(best.set_index("covariance").loc["variable variance", "BIC"]) == 2
     assert not at.error
+
+
+def test_switching_restarts_to_1d_keeps_only_1d_covariance_types() -> None:
+    at = open_page("pages/restarts.py", {"dataset": "old_faithful", "K": "2", "cov": "diag",
+                                         "restarts": "12"})
+    assert at.radio(key="restarts.cov").value == "diag"
+    at.radio(key="restarts.dim").set_value("1").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="restarts.dataset").value == "three_gaussians_1d"
+    assert at.radio(key="restarts.cov").value == "full"
+    assert at.slider(key="restarts.K").value == 3  # K follows the new data set
+    assert not at.error
+    assert query_value(at, "dataset") == "three_gaussians_1d"
