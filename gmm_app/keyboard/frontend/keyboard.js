@@ -82,6 +82,8 @@
   };
 
   const onKeyDown = (event) => {
+    // This component's frame is gone (another page is shown): the keys are not ours.
+    if (!window.frameElement || !window.frameElement.isConnected) return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const target = event.target && event.target.ownerDocument
       ? event.target.ownerDocument.activeElement || event.target : event.target;
@@ -107,6 +109,7 @@
   };
   // A focused button would also "click" itself on Space's keyup.
   const onKeyUp = (event) => {
+    if (!window.frameElement || !window.frameElement.isConnected) return;
     if (keyName(event) === "Space" && bindings.Space && !typing(event.target)) {
       event.preventDefault();
     }
