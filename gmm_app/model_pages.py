@@ -310,8 +310,8 @@ def render_kmeans_vs_gmm() -> None:
            "component the middle and a wide one both tails (*Calm and crisis returns*). "
            if one_d else
            "They disagree on elongated clusters (*Anisotropic*) and on clusters of unequal "
-           "sizes (*Unequal sizes*); on round, equal, well-separated ones (*Blobs*) they "
-           "agree. ")
+           "spreads and sizes (*Unequal sizes*; set its imbalance to 1 for unequal spreads "
+           "alone); on round, equal, well-separated ones (*Blobs*) they agree. ")
         + "Move **EM's variance** towards 0 to watch the shared responsibilities harden "
         "into k-means' choices."
     )
