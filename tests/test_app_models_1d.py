@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -12,28 +11,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gmm_core import datasets
+from tests.test_app_models import open_page, plotly_figures, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-
-
-def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / page), default_timeout=300)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error")
-             for e in at.get(kind)]
-    return "\n".join(parts)
-
-
-def plotly_figures(at: AppTest) -> list[dict]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def query_value(at: AppTest, key: str) -> str | None:
