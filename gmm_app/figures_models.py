@@ -58,6 +58,35 @@ UNUSUAL_COLOUR = PALETTE[3]  # vermillion
 SAMPLE_DATA_COLOUR = "#B0B0B0"
 
 
+def _panel_layout(
+    height: int,
+    uirevision: str,
+    width: int | None,
+    axis_titles: tuple[str, str],
+    ranges: tuple[tuple[float, float] | None, tuple[float, float] | None] = (None, None),
+    *,
+    title: str | None = None,
+    legend_on_top: bool = False,
+    top: int = 40,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The layout of a one-panel figure: the two axes (titles given as plain text, escaped
+    here), their ranges, the usual margins, an optional title and a legend above the plot."""
+    layout = _base_layout(height, uirevision, width)
+    layout.update(
+        xaxis=_axis(escape_text(axis_titles[0]), ranges[0]),
+        yaxis=_axis(escape_text(axis_titles[1]), ranges[1]),
+        margin={"l": 60, "r": 16, "t": top, "b": 56},
+    )
+    if title is not None:
+        layout["title"] = {"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02}
+    if legend_on_top:
+        layout.update(showlegend=True,
+                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0})
+    layout.update(extra)
+    return layout
+
+
 def _tint(colour: str, amount: float) -> str:
     """``colour`` mixed with white (amount 0: white, 1: the colour)."""
     rgb = 255 - amount * (255 - hex_to_rgb(colour))
@@ -239,13 +268,8 @@ def kmeans_figure(
          "hovertemplate": "point %{pointNumber}<extra></extra>"},
         _centres_trace(centres, colours, "x", "centre"),
     ]
-    layout = _base_layout(height, "kmeans", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_names[0]), xr),
-        yaxis=_axis(escape_text(feature_names[1]), yr),
-        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
-        margin={"l": 60, "r": 16, "t": 40, "b": 56},
-    )
+    layout = _panel_layout(height, "kmeans", width,
+                           (feature_names[0], feature_names[1]), (xr, yr), title=title)
     return _figure(data, layout)
 
 
@@ -302,13 +326,8 @@ def mixture_figure(
                      "name": f"{radius:g}\u03c3", "hoverinfo": "skip",
                      "line": {"color": INK, "width": 2, "dash": dash}})
     data.append(_centres_trace(params.means, colours, "circle", "mean"))
-    layout = _base_layout(height, "mixture", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_names[0]), xr),
-        yaxis=_axis(escape_text(feature_names[1]), yr),
-        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
-        margin={"l": 60, "r": 16, "t": 40, "b": 56},
-    )
+    layout = _panel_layout(height, "mixture", width,
+                           (feature_names[0], feature_names[1]), (xr, yr), title=title)
     return _figure(data, layout)
 
 
@@ -409,13 +428,8 @@ def kmeans_figure_1d(
     shapes = [{"type": "rect", "xref": "x", "yref": "paper", "x0": cuts[i], "x1": cuts[i + 1],
                "y0": 0, "y1": 1, "fillcolor": _tint(colours[j], 0.22), "line": {"width": 0},
                "layer": "below"} for i, j in enumerate(order.tolist())]
-    layout = _base_layout(height, "kmeans1d", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_name), xr),
-        yaxis=_axis("density", (-0.14 * top, top)),
-        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
-        margin={"l": 60, "r": 16, "t": 40, "b": 56}, shapes=shapes, bargap=0,
-    )
+    layout = _panel_layout(height, "kmeans1d", width, (feature_name, "density"),
+                           (xr, (-0.14 * top, top)), title=title, shapes=shapes, bargap=0)
     return _figure(data, layout)
 
 
@@ -470,13 +484,9 @@ def mixture_figure_1d(
                  "name": "mean", "marker": {"symbol": "circle", "size": 14, "color": colours,
                                             "line": {"width": 2, "color": HIGHLIGHT}},
                  "hovertemplate": "mean %{pointNumber}: %{x:.3g}<extra></extra>"})
-    layout = _base_layout(height, "mixture1d", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_name), (float(grid[0]), float(grid[-1]))),
-        yaxis=_axis("density", (-0.14 * top, top)),
-        title={"text": title, "font": {"size": FONT_SIZE + 1}, "x": 0.02},
-        margin={"l": 60, "r": 16, "t": 40, "b": 56}, bargap=0,
-    )
+    layout = _panel_layout(height, "mixture1d", width, (feature_name, "density"),
+                           ((float(grid[0]), float(grid[-1])), (-0.14 * top, top)),
+                           title=title, bargap=0)
     return _figure(data, layout)
 
 
@@ -526,14 +536,8 @@ def samples_figure_2d(
                        "color": colours[k]},
             "hovertemplate": f"drawn from component {k + 1}<extra></extra>",
         })
-    layout = _base_layout(height, "samples", width)
-    layout.update(
-        showlegend=True,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis=_axis(escape_text(feature_names[0]), xr),
-        yaxis=_axis(escape_text(feature_names[1]), yr),
-        margin={"l": 60, "r": 16, "t": 40, "b": 56},
-    )
+    layout = _panel_layout(height, "samples", width,
+                           (feature_names[0], feature_names[1]), (xr, yr), legend_on_top=True)
     return _figure(data, layout)
 
 
@@ -592,14 +596,8 @@ def samples_figure_1d(
         "name": "data", "visible": bool(show_data),
         "line": {"color": INK, "width": 2.5}, "hoverinfo": "skip",
     })
-    layout = _base_layout(height, "samples1d", width)
-    layout.update(
-        barmode="stack", bargap=0, showlegend=True,
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
-        xaxis=_axis(escape_text(feature_name)),
-        yaxis=_axis("density"),
-        margin={"l": 60, "r": 16, "t": 40, "b": 56},
-    )
+    layout = _panel_layout(height, "samples1d", width, (feature_name, "density"),
+                           legend_on_top=True, barmode="stack", bargap=0)
     return _figure(data, layout)
 
 
@@ -775,12 +773,8 @@ def unusual_figure(
          "hovertemplate": "point %{customdata[0]}: log density %{customdata[1]:.2f}"
                           "<extra>unusual</extra>"},
     ]
-    layout = _base_layout(height, "unusual", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_names[0]), xr),
-        yaxis=_axis(escape_text(feature_names[1]), yr),
-        margin={"l": 60, "r": 16, "t": 20, "b": 56},
-    )
+    layout = _panel_layout(height, "unusual", width,
+                           (feature_names[0], feature_names[1]), (xr, yr), top=20)
     return _figure(data, layout)
 
 
@@ -813,9 +807,8 @@ def unusual_figure_1d(
                      "customdata": idx.tolist(),
                      "hovertemplate": "point %{customdata}: log density %{y:.2f}"
                                       f"<extra>{name}</extra>"})
-    layout = _base_layout(height, "unusual1d", width)
-    layout.update(
-        xaxis=_axis(escape_text(feature_name)), yaxis=_axis("log density"),
+    layout = _panel_layout(
+        height, "unusual1d", width, (feature_name, "log density"), top=36,
         shapes=[{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": threshold,
                  "y1": threshold, "line": {"color": UNUSUAL_COLOUR, "dash": "dash"}}],
     )
