@@ -85,7 +85,7 @@ _MAX_ABS_VALUE = 1e150
 _COLLAPSED_VARIANCE = 1e-12
 
 Phase = Literal["init", "E", "M"]
-StopReason = Literal["converged", "max_iter", "collapse"]
+StopReason = Literal["converged", "max_iter", "collapse", "stopped"]
 ConvergenceRule = Literal["aitken", "loglik_change"]
 CONVERGENCE_RULES: tuple[str, ...] = ("aitken", "loglik_change")
 CollapseReason = Literal["singular_covariance", "empty_component", "non_finite"]
@@ -1120,9 +1120,11 @@ class EMHistory:
     converged : bool
         True only when the stopping rule says that more EM would not raise the
         log-likelihood by more than ``tol`` (see :func:`run_em`).
-    stop_reason : {"converged", "max_iter", "collapse"}
+    stop_reason : {"converged", "max_iter", "collapse", "stopped"}
         ``"max_iter"``: stopped at the iteration limit, not converged: either
         still climbing (``last_gain``) or held at a saddle (``twins``).
+        ``"stopped"``: the caller's ``should_stop`` asked :func:`run_em` to stop
+        before the run ended; pass the history as ``resume=`` to go on.
     collapse : Collapse or None
         Set when ``stop_reason == "collapse"``: the next M-step was impossible.
     n_iter : int
@@ -1299,11 +1301,13 @@ def run_em(
     tol: float = 1e-3,
     max_iter: int = 100,
     rule: ConvergenceRule = "aitken",
+    should_stop: Callable[[], bool] | None = None,
+    resume: EMHistory | None = None,
 ) -> EMHistory:
     """Run EM from ``params0`` and record every half-step.
 
     EM stops at the first of: convergence by ``rule``; ``max_iter``
-    iterations; a collapsing component.
+    iterations; a collapsing component; ``should_stop()`` returning True.
 
     * ``rule="aitken"`` (default): converged when the log-likelihood still to
       be gained, estimated by Aitken's acceleration of the last three
@@ -1328,6 +1332,16 @@ def run_em(
     max_iter : int, default 100
         Maximum number of iterations (M-steps); 0 records the start only.
     rule : {"aitken", "loglik_change"}, default "aitken"
+    should_stop : callable, optional
+        Called with no arguments once before each iteration (it should be cheap,
+        e.g. a flag or a clock); when it returns True the run ends there with
+        ``stop_reason="stopped"`` (a session that went away, a time budget).
+    resume : EMHistory, optional
+        A history this function returned with ``stop_reason="stopped"`` for the
+        same ``X``, ``params0`` and settings: the run goes on from its last
+        half-step, and the result is the history one uninterrupted run would
+        have given (the stopping rule sees the whole log-likelihood sequence).
+        A history that has already ended is returned unchanged.
 
     Returns
     -------
@@ -1345,6 +1359,10 @@ def run_em(
     if rule not in CONVERGENCE_RULES:
         raise ValueError(f"rule must be one of {', '.join(CONVERGENCE_RULES)}; got {rule!r}.")
     n = X.shape[0]
+    if resume is not None:
+        _check_resume(resume, params0, n, covariance_type, reg_covar, tol, rule, max_iter)
+        if resume.stop_reason != "stopped":
+            return resume
     centre, extent = _centre_and_extent(X)
     steps: list[HalfStep] = []
     lls: list[float] = []  # log-likelihood after each M-step (init first)
@@ -1361,17 +1379,38 @@ def run_em(
     # Built once when the run has iterations to share them (and memory allows).
     blocks = _blocks(X, centre, params0.n_components) if max_iter > 1 else None
     params = params0
-    try:
-        ll, new, collapse = _em_pass(
-            X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0,
-            blocks=blocks,
-        )
-    except ComponentCollapseError as err:
-        steps.append(HalfStep("init", 0, params, float("nan")))
-        return finish("collapse", err.collapse, 0)
-    steps.append(HalfStep("init", 0, params, ll))
-    lls.append(ll)
-    for it in range(1, max_iter + 1):
+    first = 1
+    pending = False  # resumed: the next M-step is not computed yet
+    if resume is not None:
+        steps = list(resume.steps)
+        lls = [s.log_likelihood for s in steps if s.phase != "E"]
+        params, ll, first, pending = steps[-1].params, lls[-1], resume.n_iter + 1, True
+    else:
+        try:
+            ll, new, collapse = _em_pass(
+                X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0,
+                blocks=blocks,
+            )
+        except ComponentCollapseError as err:
+            steps.append(HalfStep("init", 0, params, float("nan")))
+            return finish("collapse", err.collapse, 0)
+        steps.append(HalfStep("init", 0, params, ll))
+        lls.append(ll)
+    for it in range(first, max_iter + 1):
+        if should_stop is not None and should_stop():
+            return finish("stopped", None, it - 1)
+        if pending:
+            # The pass over the last recorded parameters, as the uninterrupted run made it
+            # (m_step=True: it <= max_iter); the pass is deterministic (chunks summed in a
+            # fixed order), so its M-step and the history match that run's exactly.
+            try:
+                _, new, collapse = _em_pass(
+                    X, params, centre, extent, covariance_type, reg_covar, m_step=True,
+                    blocks=blocks,
+                )
+            except ComponentCollapseError as err:
+                return finish("collapse", err.collapse, it - 1)
+            pending = False
         steps.append(HalfStep("E", it, params, ll))
         if new is None:  # the M-step of this iteration failed
             return finish("collapse", collapse, it - 1)
@@ -1399,6 +1438,42 @@ def run_em(
             return finish("converged", None, it)
         ll = ll_new
     return finish("max_iter", None, max_iter)
+
+
+def _check_resume(
+    resume: EMHistory,
+    params0: GMMParams,
+    n: int,
+    covariance_type: str,
+    reg_covar: float,
+    tol: float,
+    rule: str,
+    max_iter: int,
+) -> None:
+    """Raise ValueError unless ``resume`` is a run of these data, start and settings."""
+    start = resume.steps[0].params
+    same = (
+        resume.n_samples == n
+        and (resume.covariance_type, resume.reg_covar, resume.tol, resume.rule)
+        == (covariance_type, reg_covar, tol, rule)
+        and all(
+            np.array_equal(a, b)
+            for a, b in zip(
+                (start.weights, start.means, start.covariances),
+                (params0.weights, params0.means, params0.covariances),
+                strict=True,
+            )
+        )
+    )
+    if not same:
+        raise ValueError(
+            "resume must be a history of run_em on the same data, starting parameters and "
+            "settings (covariance_type, reg_covar, tol, rule)."
+        )
+    if resume.n_iter > max_iter:
+        raise ValueError(
+            f"resume has {resume.n_iter} iterations, more than max_iter = {max_iter}."
+        )
 
 
 # ---------------------------------------------------------------------------
