@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from scipy.optimize import linear_sum_assignment
 
 from gmm_app import engine, state
 from gmm_app.cursor import Move
@@ -61,6 +60,10 @@ def mean_guess_error(guess: np.ndarray, truth: np.ndarray) -> tuple[float, np.nd
     guess = np.atleast_2d(np.asarray(guess, dtype=float))
     truth = np.atleast_2d(np.asarray(truth, dtype=float))
     dist = np.linalg.norm(guess[:, None, :] - truth[None, :, :], axis=2)  # (G, K)
+    # Imported here: scipy.optimize takes ~0.7 s to import, on the first page load of a
+    # fresh server otherwise (issue 11: cold start); only a revealed guess needs it.
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(dist)
     pairs = np.empty(len(guess), dtype=int)
     pairs[rows] = cols

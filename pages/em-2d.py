@@ -1,8 +1,12 @@
 """EM in 2-D: points coloured by responsibilities, covariance ellipses, one half-step at a time."""
 
+from gmm_app.live_chart import preload_plotly
 from gmm_app.routing import ensure_app_navigation
-from gmm_app.stepper import render_stepper
 
 ensure_app_navigation()
+# First: the browser compiles plotly.js while the server imports and computes the page.
+preload_plotly()
+
+from gmm_app.stepper import render_stepper  # noqa: E402  (after the preload, on purpose)
 
 render_stepper(n_features=2)

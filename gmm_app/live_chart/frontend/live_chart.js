@@ -210,11 +210,15 @@
   // bundle at once, deferred or not, and measured ~0.15 s slower to the first drawn chart.)
   const DEFER_MAX_MS = 3000;
   let plotlyReady = null;
+  // No need to wait once another frame of the page has plotly.js (the page's preload frame,
+  // see preload_plotly): the compiled code is then cached and this load is cheap.
   const otherChartDrawn = () => {
     try {
       for (let i = 0; i < window.parent.frames.length; i++) {
         const frame = window.parent.frames[i];
-        if (frame !== window && frame.liveChartStats && frame.liveChartStats.length) return true;
+        if (frame === window) continue;
+        if (frame.liveChartStats && frame.liveChartStats.length) return true;
+        if (frame.Plotly && frame.liveChartStats) return true;
       }
     } catch (error) { /* a frame of another origin: not a live chart */ }
     return false;
@@ -241,6 +245,10 @@
   };
 
   const render = (args) => {
+    if (args && args.preload) {  // the page's hidden early frame: compile plotly.js, draw nothing
+      loadPlotly(false).catch((error) => console.warn("live_chart: preload failed", error));
+      return;
+    }
     if (args) setExport(args.export);
     if (!args || typeof args.spec !== "string" || args.spec === lastSpec) return;
     lastSpec = args.spec;
