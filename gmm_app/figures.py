@@ -643,6 +643,11 @@ def parameter_table(params: GMMParams, nk: np.ndarray | None) -> pd.DataFrame:
         String cells (formatted, never ``nan``), one row per component. In 2-D,
         means and standard deviations are pairs along the chart's (x, y) axes.
     """
+    return pd.DataFrame(parameter_rows(params, nk))
+
+
+def parameter_rows(params: GMMParams, nk: np.ndarray | None) -> list[dict[str, str]]:
+    """The rows of :func:`parameter_table` as dicts (column -> formatted cell)."""
     d = params.n_features
     rows = []
     for j in range(params.n_components):
@@ -663,7 +668,7 @@ def parameter_table(params: GMMParams, nk: np.ndarray | None) -> pd.DataFrame:
             row["\u03c1"] = "0.00" if rho == "-0.00" else rho.replace("-", MINUS)
         row["N\u2096"] = fmt_number(nk[j], 4) if nk is not None else MISSING
         rows.append(row)
-    return pd.DataFrame(rows)
+    return rows
 
 
 def _pair(values: np.ndarray) -> str:
@@ -756,6 +761,78 @@ def _text_colour(background: str) -> str:
     rgb = [int(background[i : i + 2], 16) for i in (1, 3, 5)]
     luminance = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
     return "#000000" if luminance > 140 else "#FFFFFF"
+
+
+TABLE_CLASS = "gmm-table"
+"""The ``class`` of the HTML tables :func:`table_html` writes (tests find them by it)."""
+
+
+def _swatch_style(colour: str) -> str:
+    return f"background-color:{colour};color:{_text_colour(colour)};font-weight:bold"
+
+
+def table_html(table: pd.DataFrame | Sequence[dict[str, str]], swatches: Sequence[str], *,
+               bold_last: bool = False) -> str:
+    """``table`` as one line of HTML (for ``st.markdown(..., unsafe_allow_html=True)``).
+
+    The same cells and the same look as :func:`style_parameter_table` gives ``st.table``
+    (each row's first cell on its component's colour), without a pandas Styler: Streamlit
+    marshals a styled table cell by cell, about 12 ms for a 3 x 6 table, which was a
+    quarter of a stepper click's server CPU (issue 10); this string costs ~0.1 ms.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame, or a sequence of dicts (column -> cell)
+        String cells, the index not shown.
+    swatches : sequence of str
+        ``"#rrggbb"`` background of the first cell of row i, for the first
+        ``len(swatches)`` rows.
+    bold_last : bool
+        The last row (a sum) in bold.
+
+    Returns
+    -------
+    str
+        ``<div><table class="gmm-table">...</table></div>``, every cell escaped; the div
+        scrolls sideways if the table is wider than its column.
+    """
+    esc = escape_text
+    if isinstance(table, pd.DataFrame):
+        columns = list(table.columns)
+        body = list(table.astype(str).itertuples(index=False, name=None))
+    else:
+        columns = list(table[0]) if table else []
+        body = [tuple(str(row[c]) for c in columns) for row in table]
+    head = "".join(f"<th>{esc(c)}</th>" for c in columns)
+    rows = []
+    last = len(body) - 1
+    for i, cells in enumerate(body):
+        tds = []
+        for j, cell in enumerate(cells):
+            if j == 0 and i < len(swatches):
+                style = _swatch_style(swatches[i])
+            elif bold_last and i == last:
+                style = "font-weight:bold"
+            else:
+                style = ""
+            attr = f' style="{style}"' if style else ""
+            tds.append(f"<td{attr}>{esc(cell)}</td>")
+        rows.append("<tr>" + "".join(tds) + "</tr>")
+    return (
+        f'<div style="overflow-x:auto"><table class="{TABLE_CLASS}"><thead><tr>{head}</tr>'
+        f'</thead><tbody>{"".join(rows)}</tbody></table></div>'
+    )
+
+
+def parameter_table_html(table: pd.DataFrame | Sequence[dict[str, str]]) -> str:
+    """The parameter table (:func:`parameter_table`, or its :func:`parameter_rows`) as HTML,
+    numbers on component colours."""
+    return table_html(table, component_colours(len(table)))
+
+
+def breakdown_table_html(table: pd.DataFrame) -> str:
+    """The one-point E-step table (:func:`point_breakdown`) as HTML, the sum row in bold."""
+    return table_html(table, component_colours(len(table) - 1), bold_last=True)
 
 
 def style_parameter_table(table: pd.DataFrame) -> Any:

@@ -4,6 +4,7 @@ gave, and the fast figure spec decodes to the figure plotly itself serialises.""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import numpy as np
 import pytest
@@ -104,3 +105,75 @@ def test_bounded_cache_evicts_by_entries_and_bytes(monkeypatch: pytest.MonkeyPat
     big = cache.get_or_compute("big", lambda: np.zeros(100_000))  # larger than the budget
     assert big.size == 100_000
     assert "big" not in cache._items
+
+
+class _Cells(HTMLParser):
+    """Every cell of an HTML table: (text, style attribute), row by row (stdlib parser)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[tuple[str, str]]] = []
+        self._cell: list[str] | None = None
+        self._style = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell, self._style = [], dict(attrs).get("style") or ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append(("".join(self._cell), self._style))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _cells(html_text: str) -> list[list[tuple[str, str]]]:
+    parser = _Cells()
+    parser.feed(html_text)
+    return parser.rows
+
+
+@pytest.mark.parametrize("with_nk", [True, False])
+def test_parameter_table_html_shows_the_tables_cells_on_component_colours(with_nk: bool) -> None:
+    params = GMMParams(
+        weights=np.array([0.2, 0.3, 0.5]),
+        means=np.array([[0.0, -1.5], [3.0, 1.0], [-2.0, 4.0]]),
+        covariances=np.array([np.eye(2), [[2.0, -0.3], [-0.3, 1.0]], 0.5 * np.eye(2)]),
+    )
+    nk = np.array([120.0, 180.0, 300.0]) if with_nk else None
+    table = figures.parameter_table(params, nk)
+    text = figures.parameter_table_html(table)
+    assert text == figures.parameter_table_html(figures.parameter_rows(params, nk))
+    assert "\n" not in text  # one Markdown HTML block
+    rows = _cells(text)
+    assert [cell for cell, _ in rows[0]] == list(table.columns)
+    assert [[cell for cell, _ in row] for row in rows[1:]] == table.values.tolist()
+    for k, row in enumerate(rows[1:]):
+        style = row[0][1]
+        assert f"background-color:{geometry.component_colours(3)[k]}" in style
+        assert all(not s for _, s in row[1:])  # only the k cell is coloured
+    # light palette colours get dark text, dark ones light text (readable swatches)
+    palette = geometry.component_colours(3)
+    for k, row in enumerate(rows[1:]):
+        rgb = [int(palette[k][i : i + 2], 16) for i in (1, 3, 5)]
+        dark_text = "color:#000000" in row[0][1]
+        assert dark_text == (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2] > 140)
+
+
+def test_table_html_escapes_cells_and_bolds_the_sum_row() -> None:
+    import pandas as pd
+
+    table = pd.DataFrame({"k": ["1", "sum"], "<b>": ["<script>x</script>", "1 & 2"]})
+    text = figures.table_html(table, ["#0072B2"], bold_last=True)
+    assert "<script>" not in text
+    assert "<b>" not in text
+    rows = _cells(text)
+    assert [c for c, _ in rows[0]] == ["k", "<b>"]
+    assert [c for c, _ in rows[1]] == ["1", "<script>x</script>"]
+    assert [c for c, _ in rows[2]] == ["sum", "1 & 2"]
+    assert all("font-weight:bold" in s for _, s in rows[2])
