@@ -245,12 +245,13 @@ def _features(XcT: np.ndarray) -> np.ndarray:
     -------
     phi : ndarray, shape (F, c), F = 1 + D + D(D+1)/2
         Rows ``1``, ``x_i`` (i < D), ``x_i x_j`` (i <= j, row-major upper triangle).
+        Rows ``0..D`` are ``(1, x)``, the input of an affine map of x.
     """
     d, c = XcT.shape
-    iu, ju = _triu(d)
-    phi = np.empty((1 + d + iu.size, c))
+    phi = np.empty((1 + d + d * (d + 1) // 2, c))
     phi[0] = 1.0
     phi[1 : d + 1] = XcT
+    iu, ju = _triu(d)
     np.multiply(XcT[iu], XcT[ju], out=phi[d + 1 :])
     return phi
 
@@ -259,7 +260,21 @@ def _features(XcT: np.ndarray) -> np.ndarray:
 class _LogDensity:
     """Everything needed to evaluate :math:`\\log \\pi_k \\mathcal{N}(x \\mid \\mu_k, \\Sigma_k)`.
 
-    Built once per set of parameters; evaluated chunk by chunk.
+    Built once per set of parameters; evaluated chunk by chunk, in one of two
+    ways per component:
+
+    * **expanded**: one product ``coef @ phi`` gives every component's
+      quadratic polynomial at once. Its rounding error is about
+      ``eps * |Sigma_k^-1| * reach**2`` (``reach``: how far points and mean lie
+      from the centre), too large for a component much narrower than the data.
+    * **whitened**, for such *narrow* components:
+      :math:`y = L_k^{-1}(x - \\mu_k) = L_k^{-1} x - L_k^{-1} \\mu_k` is an affine
+      map of the rows ``(1, x)`` of ``phi`` (one stacked product for all narrow
+      components), and the log density is ``const_k - |y|^2 / 2``. Rounding
+      ``x`` and ``mu`` at the data's scale errs by ``eps * reach / width`` in
+      ``y`` -- the square root of the expanded form's relative error, and the
+      same as forming ``x - mu`` first. The M-step then accumulates the
+      moments of ``y`` (see :func:`_params_from_moments`), which do not cancel.
 
     Attributes
     ----------
@@ -267,31 +282,43 @@ class _LogDensity:
         Point subtracted from the data before forming features.
     coef : ndarray, shape (K, F)
         Coefficients ``W`` with ``log pi_k N(x | k) = W[k] @ features(x - centre)``.
-    exact : ndarray of int, shape (E,)
-        Components too narrow for the expanded form: evaluated from ``x - mu_k``.
-    means_c : ndarray, shape (K, D)
-        Means relative to ``centre``.
-    chol_inv : ndarray, shape (K, D, D)
-        :math:`L_k^{-1}`, so that the Mahalanobis distance is :math:`\\|L_k^{-1}(x-\\mu_k)\\|^2`.
     const : ndarray, shape (K,)
         :math:`\\log\\pi_k - \\tfrac12 (D \\log 2\\pi + \\log|\\Sigma_k|)`.
+    narrow : ndarray of int, shape (E,)
+        Components evaluated whitened.
+    whiten : ndarray, shape (E * D, 1 + D)
+        ``[-L_k^{-1} mu_k, L_k^{-1}]`` of the narrow components, stacked:
+        ``whiten @ phi[:1 + D]`` gives their ``y`` (E blocks of D rows).
+    means_c : ndarray, shape (K, D)
+        Means relative to ``centre``.
+    chol : ndarray, shape (K, D, D)
+        :math:`L_k` (maps whitened moments back).
     """
 
     centre: np.ndarray
     coef: np.ndarray
-    exact: np.ndarray
-    means_c: np.ndarray
-    chol_inv: np.ndarray
     const: np.ndarray
+    narrow: np.ndarray
+    whiten: np.ndarray
+    means_c: np.ndarray
+    chol: np.ndarray
 
     @classmethod
-    def build(cls, params: GMMParams, centre: np.ndarray, extent: float) -> _LogDensity:
+    def build(
+        cls,
+        params: GMMParams,
+        centre: np.ndarray,
+        extent: float,
+        moments_of: tuple[int, int] | None = None,
+    ) -> _LogDensity:
         """Prepare the evaluation of ``params`` on data centred at ``centre``.
 
-        ``extent`` is the largest distance of a data point from ``centre``; it
-        decides which components need the exact (unexpanded) evaluation.
+        ``extent`` is the largest distance of a data point from ``centre``.
+        ``moments_of = (N, step)``: the pass will also sum M-step moments over
+        N points in chunks of ``step``; components whose one-pass moments would
+        lose digits (see :func:`_cancelled`) are then narrow as well.
         """
-        d = params.n_features
+        k, d = params.n_components, params.n_features
         chol, log_det = _cholesky(params.covariances)
         chol_inv = np.linalg.inv(chol)
         precision = np.swapaxes(chol_inv, 1, 2) @ chol_inv  # (K, D, D) = Sigma_k^-1
@@ -301,45 +328,50 @@ class _LogDensity:
         const = log_w - 0.5 * (d * _LOG_2PI + log_det)
 
         # -1/2 (x - mu)^T P (x - mu) = -1/2 x^T P x + (P mu)^T x - 1/2 mu^T P mu
-        p_mu = np.einsum("kij,kj->ki", precision, means_c)
+        p_mu = (precision @ means_c[:, :, None])[:, :, 0]
         iu, ju = _triu(d)
-        quad = -0.5 * precision[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
-        coef = np.concatenate(
-            [
-                (const - 0.5 * np.einsum("ki,ki->k", means_c, p_mu))[:, None],
-                p_mu,
-                quad,
-            ],
-            axis=1,
-        )  # (K, F)
+        coef = np.empty((k, 1 + d + iu.size))
+        coef[:, 0] = const - 0.5 * (means_c * p_mu).sum(axis=1)
+        coef[:, 1 : d + 1] = p_mu
+        coef[:, d + 1 :] = -0.5 * precision[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
 
-        # Rounding error of the expansion ~ eps * |P| * (|x| + |mu|)^2: too large for a
-        # component much narrower than the data's extent (a collapsing one).
-        norm_p = np.linalg.norm(precision, ord=2, axis=(1, 2))
-        reach = extent + np.linalg.norm(means_c, axis=1)
-        exact = np.flatnonzero(_EPS * norm_p * reach**2 > _CANCELLATION_LIMIT)
-        return cls(centre, np.ascontiguousarray(coef), exact, means_c, chol_inv, const)
+        # 1 / (smallest variance) = |P|_2 <= |L^-1|_F^2: a bound from the factor at hand
+        # (an SVD or eigvalsh per iteration would cost more than the few components it
+        # might spare from the whitened path).
+        inv_var = np.einsum("kij,kij->k", chol_inv, chol_inv)
+        reach = extent + np.sqrt((means_c * means_c).sum(axis=1))
+        narrow = _EPS * inv_var * reach**2 > _CANCELLATION_LIMIT
+        if moments_of is not None:
+            # The test of _cancelled, on the current parameters, with a tenfold margin
+            # for the covariance shrinking in this step.
+            second = means_c * means_c + np.diagonal(params.covariances, axis1=1, axis2=2)
+            narrow |= (
+                _sum_rounding(*moments_of) * second.max(axis=1) * inv_var
+                > _CANCELLATION_LIMIT / 10
+            )
+        ks = np.flatnonzero(narrow)
+        whiten = np.concatenate(
+            [-(chol_inv[ks] @ means_c[ks, :, None]), chol_inv[ks]], axis=2
+        ).reshape(ks.size * d, d + 1)
+        return cls(centre, coef, const, ks, whiten, means_c, chol)
 
     def weighted_log_prob(
         self,
-        XcT: np.ndarray,
         phi: np.ndarray,
-        diffs: dict[int, np.ndarray] | None = None,
         out: np.ndarray | None = None,
+        psi: np.ndarray | None = None,
     ) -> np.ndarray:
         """Weighted log densities of a chunk.
 
         Parameters
         ----------
-        XcT : ndarray, shape (D, c)
-            Centred points as columns.
         phi : ndarray, shape (F, c)
-            Their features.
-        diffs : dict, optional
-            If given, receives ``x - mu_k`` (shape (D, c)) of every exactly
-            evaluated component k, for the M-step's shifted moments.
+            Features of the centred points (:func:`_features`).
         out : ndarray, shape (K, c), optional
             Where to write the result (a reused buffer).
+        psi : ndarray, shape (E, D + D(D+1)/2, c), optional
+            If given, receives the whitened points ``y`` of each narrow component
+            and their products ``y_i y_j``: the features of its M-step moments.
 
         Returns
         -------
@@ -347,18 +379,37 @@ class _LogDensity:
             :math:`\\log \\pi_k + \\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`.
         """
         lp = np.matmul(self.coef, phi, out=out)
-        for k in self.exact:
-            diff = XcT - self.means_c[k][:, None]
-            y = self.chol_inv[k] @ diff
-            lp[k] = self.const[k] - 0.5 * np.einsum("ij,ij->j", y, y)
-            if diffs is not None:
-                diffs[int(k)] = diff
+        e = self.narrow.size
+        if e:
+            d, c = self.means_c.shape[1], phi.shape[1]
+            y = (self.whiten @ phi[: d + 1]).reshape(e, d, c)
+            if psi is None:
+                maha = np.square(y, out=y).sum(axis=1)
+            else:
+                psi[:, :d] = y
+                for m, (i, j) in enumerate(zip(*_triu(d), strict=True)):
+                    np.multiply(y[:, i], y[:, j], out=psi[:, d + m])
+                squares = d + _diag_positions(d)
+                maha = psi[:, squares[0]].copy()
+                for m in squares[1:]:
+                    maha += psi[:, m]
+            maha *= -0.5
+            maha += self.const[self.narrow, None]
+            lp[self.narrow] = maha
         return lp
 
 
 def _centre_and_extent(X: np.ndarray) -> tuple[np.ndarray, float]:
-    centre = X.mean(axis=0)
-    extent = float(np.sqrt(np.max(np.einsum("ij,ij->i", X - centre, X - centre))))
+    """The data's mean (D,) and the largest distance of a point from it.
+
+    Computed on a transposed copy (D, N): numpy reduces an (N, D) array with
+    small D along its long axis ~20x slower than the rows of a (D, N) one.
+    """
+    XT = X.T.copy()  # a copy (C order) in every case: it is overwritten below
+    centre = XT.mean(axis=1)
+    XT -= centre[:, None]
+    np.square(XT, out=XT)
+    extent = float(np.sqrt(XT.sum(axis=0).max()))
     return centre, extent
 
 
@@ -366,9 +417,13 @@ def _centred_chunk(X: np.ndarray, start: int, step: int, centre: np.ndarray) -> 
     """Rows ``start:start+step`` of X (N, D), centred, as a C-contiguous (D, c) array.
 
     Points along contiguous rows make every per-point array derived from them
-    contiguous too, so reductions along the points run at full speed.
+    contiguous too, so reductions along the points run at full speed. (The
+    transposed copy is made first and then centred row by row: broadcasting a
+    subtraction over short (D,) rows is several times slower.)
     """
-    return np.ascontiguousarray((X[start : start + step] - centre).T)
+    XcT = X[start : start + step].T.copy()  # always a copy (C order): centred in place
+    XcT -= centre[:, None]
+    return XcT
 
 
 def _chunk_step(n: int, k: int) -> int:
@@ -385,7 +440,7 @@ def _weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
     step = _chunk_step(n, k)
     for start in range(0, n, step):
         XcT = _centred_chunk(X, start, step, centre)
-        out[start : start + step] = dens.weighted_log_prob(XcT, _features(XcT)).T
+        out[start : start + step] = dens.weighted_log_prob(_features(XcT)).T
     return out
 
 
@@ -419,10 +474,12 @@ def _non_finite_collapse(wlp: np.ndarray) -> Collapse:
 def _sum_log(norm: np.ndarray, n_components: int) -> float:
     """:math:`\\sum_n \\log s_n` for sums ``s_n`` in [1, K], with few logarithms.
 
-    A logarithm costs ~20 ns in float64 (numpy has no SIMD version on most
-    CPUs) against ~1 ns for a product, so blocks of B values are multiplied
-    first, B chosen so that the product, at most K**B, stays below 1e300.
-    Each product has a relative rounding error below B * eps (< 4e-14), an
+    A logarithm costs ~5-20 ns in float64 (numpy has no SIMD version on most
+    CPUs) against well under 1 ns for a product, so B values are multiplied
+    first, B chosen so that the product, at most K**B, stays below 1e300 (and
+    at most 32). The B factors of a product are taken B rows apart in a
+    (B, c/B) view, so that the products are B-1 vectorised row multiplications.
+    Each product has a relative rounding error below B * eps (< 1e-14), an
     absolute error of that size in its logarithm.
 
     Parameters
@@ -432,16 +489,21 @@ def _sum_log(norm: np.ndarray, n_components: int) -> float:
     n_components : int
         K.
     """
-    block = max(1, int(300 / np.log10(max(n_components, 2))))
+    block = max(1, min(32, int(300 / np.log10(max(n_components, 2)))))
     full = norm.size - norm.size % block
-    total = float(np.log(np.multiply.reduce(norm[:full].reshape(-1, block), axis=1)).sum())
+    total = float(np.log(np.multiply.reduce(norm[:full].reshape(block, -1), axis=0)).sum())
     if full < norm.size:
         total += float(np.log(np.prod(norm[full:])))
     return total
 
 
-def _normalise(lp: np.ndarray, single: bool, scratch: np.ndarray | None = None) -> float:
-    """Turn weighted log densities into responsibilities, in place; return their log-sum.
+def _normalise(
+    lp: np.ndarray,
+    single: bool,
+    scratch: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> float:
+    """Turn weighted log densities into responsibilities; return their log-sum.
 
     The log-sum-exp over components is written out rather than calling
     :func:`scipy.special.logsumexp`, so that the exponentials are reused as the
@@ -466,11 +528,13 @@ def _normalise(lp: np.ndarray, single: bool, scratch: np.ndarray | None = None) 
     Parameters
     ----------
     lp : ndarray, shape (K, c)
-        :math:`\\log \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`; overwritten with
-        :math:`\\gamma_{nk}`.
+        :math:`\\log \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`; overwritten
+        (with :math:`\\gamma_{nk}` unless ``out`` is given).
     single : bool
     scratch : ndarray of float32, shape (K, c), optional
         A reused buffer for the single-precision exponentials.
+    out : ndarray, shape (K, c), optional
+        Where to write the responsibilities (default: ``lp``).
 
     Returns
     -------
@@ -478,18 +542,19 @@ def _normalise(lp: np.ndarray, single: bool, scratch: np.ndarray | None = None) 
         The chunk's log-likelihood,
         :math:`\\sum_n \\log \\sum_k \\pi_k \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`.
     """
+    out = lp if out is None else out
     top = lp.max(axis=0)
     if single:
         e = np.empty(lp.shape, np.float32) if scratch is None else scratch
         np.subtract(lp, top, out=e, casting="same_kind")
         np.exp(e, out=e)
         norm = e.sum(axis=0, dtype=np.float64)
-        np.divide(e, norm, out=lp)  # float32 / float64 -> float64, in one pass
+        np.divide(e, norm, out=out)  # float32 / float64 -> float64, in one pass
     else:
         np.subtract(lp, top, out=lp)
         np.exp(lp, out=lp)
         norm = lp.sum(axis=0)
-        np.divide(lp, norm, out=lp)
+        np.divide(lp, norm, out=out)
     return float(top.sum()) + _sum_log(norm, lp.shape[0])
 
 
@@ -527,17 +592,22 @@ def e_step(X: np.ndarray, params: GMMParams) -> tuple[np.ndarray, float]:
     centre, extent = _centre_and_extent(X)
     dens = _LogDensity.build(params, centre, extent)
     n, k = X.shape[0], params.n_components
-    resp = np.empty((n, k))
+    # Written component by component into (K, N) rows, each chunk straight from the
+    # normalisation (no transposed copy), and returned as the transpose: an (N, K)
+    # array in Fortran order, which numpy reads as any (N, K) array.
+    resp_t = np.empty((k, n))
     total = 0.0
     step = _chunk_step(n, k)
+    lp_buf = np.empty(k * min(step, n))  # reused: fresh arrays would cost page faults
     for start in range(0, n, step):
         XcT = _centred_chunk(X, start, step, centre)
-        lp = dens.weighted_log_prob(XcT, _features(XcT))  # (K, c)
-        total += _normalise(lp, single=False)  # float64: these are returned to the caller
-        resp[start : start + step] = lp.T
+        c = XcT.shape[1]
+        lp = dens.weighted_log_prob(_features(XcT), out=lp_buf[: k * c].reshape(k, c))
+        # float64 exponentials: these responsibilities are returned to the caller.
+        total += _normalise(lp, single=False, out=resp_t[:, start : start + c])
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
-    return resp, total
+    return resp_t.T, total
 
 
 def score_samples(X: np.ndarray, params: GMMParams) -> np.ndarray:
@@ -583,12 +653,48 @@ class _Moments:
 
     ``stats[k] = sum_n gamma_nk * features(x_n - centre)``, shape (K, F):
     column 0 is :math:`N_k`, columns 1..D the first moments, the rest the
-    upper triangle of the second moments.
+    upper triangle of the second moments. ``step``: they were summed in
+    chunks of that many points (None: in one sum), which sets their rounding.
     """
 
     stats: np.ndarray
     centre: np.ndarray
     n_features: int
+    step: int | None = None
+
+
+@dataclass(frozen=True)
+class _WhitenedMoments:
+    """Moments of narrow components in their own whitened coordinates.
+
+    For each narrow component k of the parameters evaluated,
+    :math:`y = L_k^{-1}(x - \\mu_k)` (see :class:`_LogDensity`).
+
+    Attributes
+    ----------
+    components : ndarray of int, shape (E,)
+    means_c : ndarray, shape (E, D)
+        Their means :math:`\\mu_k` (relative to the centre) ...
+    chol : ndarray, shape (E, D, D)
+        ... and Cholesky factors :math:`L_k`.
+    sums : ndarray, shape (E, D + D(D+1)/2)
+        :math:`\\sum_n \\gamma_{nk} y_n` and :math:`\\sum_n \\gamma_{nk} y_{ni} y_{nj}`
+        (i <= j, row-major upper triangle).
+    """
+
+    components: np.ndarray
+    means_c: np.ndarray
+    chol: np.ndarray
+    sums: np.ndarray
+
+
+def _symmetric(upper: np.ndarray, d: int) -> np.ndarray:
+    """Symmetric matrices (..., D, D) from their row-major upper triangles (..., D(D+1)/2)."""
+    iu, ju = _triu(d)
+    out = np.empty((*upper.shape[:-1], d, d))
+    out[..., iu, ju] = upper
+    out[..., ju, iu] = upper
+    return out
 
 
 def _scatter_from_moments(mom: _Moments) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -607,20 +713,29 @@ def _scatter_from_moments(mom: _Moments) -> tuple[np.ndarray, np.ndarray, np.nda
     d = mom.n_features
     nk = mom.stats[:, 0] + 10 * _EPS
     means_c = mom.stats[:, 1 : d + 1] / nk[:, None]
-    iu, ju = _triu(d)
-    second = np.zeros((nk.size, d, d))
-    second[:, iu, ju] = mom.stats[:, d + 1 :]
-    second[:, ju, iu] = mom.stats[:, d + 1 :]
-    scatter = second - nk[:, None, None] * np.einsum("ki,kj->kij", means_c, means_c)
+    second = _symmetric(mom.stats[:, d + 1 :], d)
+    scatter = second - nk[:, None, None] * (means_c[:, :, None] * means_c[:, None, :])
     return nk, means_c, scatter
 
 
-def _rounding(n: float) -> float:
-    """Relative rounding error of a sum of ``n`` float64 terms (grows like sqrt(n))."""
-    return _EPS * np.sqrt(max(n, 1.0))
+def _sum_rounding(n: float, step: int | None = None) -> float:
+    """Relative rounding error of a sum of ``n`` float64 terms.
+
+    Random rounding errors grow like the square root of the number of
+    additions: ``eps * sqrt(n)`` for one running sum. Summed in chunks of
+    ``step`` terms (each one product in BLAS) and then chunk after chunk, a sum
+    errs by about ``eps * (sqrt(step) + sqrt(n / step))`` (at N = 1e6 in chunks
+    of ~3,000, 75 eps instead of 1,000 eps).
+    """
+    n = max(float(n), 1.0)
+    if step is None or step >= n:
+        return _EPS * np.sqrt(n)
+    return _EPS * (np.sqrt(step) + np.sqrt(n / step))
 
 
-def _cancelled(second_diag: np.ndarray, scatter: np.ndarray, n: float) -> np.ndarray:
+def _cancelled(
+    second_diag: np.ndarray, scatter: np.ndarray, n: float, step: int | None = None
+) -> np.ndarray:
     """Components whose one-pass scatter lost too many digits to cancellation.
 
     Parameters
@@ -630,30 +745,19 @@ def _cancelled(second_diag: np.ndarray, scatter: np.ndarray, n: float) -> np.nda
     scatter : ndarray, shape (K, D, D)
         Covariances obtained from them, :math:`E[xx^\\top] - \\mu\\mu^\\top`.
     n : float
-        Number of points summed.
+        Number of points summed ...
+    step : int, optional
+        ... in chunks of this many (see :func:`_sum_rounding`).
 
-    The subtraction has a rounding error of about ``rounding(n) * max_i
+    The subtraction has a rounding error of about ``sum_rounding * max_i
     E[x_i^2]``; compared with the smallest variance left, that is the relative
     error of the covariance.
     """
     smallest = np.linalg.eigvalsh(scatter)[:, 0]
     scale = second_diag.max(axis=1)
     return np.flatnonzero(
-        _rounding(n) * scale > _CANCELLATION_LIMIT * np.maximum(smallest, 0.0)
+        _sum_rounding(n, step) * scale > _CANCELLATION_LIMIT * np.maximum(smallest, 0.0)
     )
-
-
-def _needs_shifted_moments(params: GMMParams, centre: np.ndarray, n: int) -> np.ndarray:
-    """Components whose moments about ``centre`` would lose digits, judged on ``params``.
-
-    Their moments are accumulated about their current means instead (see
-    :func:`_em_pass`); a tenfold margin covers the parameters' change in one step.
-    """
-    means_c = params.means - centre
-    second = np.einsum("ki,ki->ki", means_c, means_c) + np.diagonal(
-        params.covariances, axis1=1, axis2=2
-    )
-    return _cancelled(second, params.covariances / 10.0, n)
 
 
 def _covariances_from_scatter(
@@ -734,7 +838,7 @@ def _params_from_moments(
     covariance_type: CovarianceType,
     reg_covar: float,
     two_pass: Callable[[np.ndarray, np.ndarray], np.ndarray] | None,
-    shifted: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+    whitened: _WhitenedMoments | None = None,
     check_collapse: bool = True,
 ) -> GMMParams:
     """M-step from sufficient statistics.
@@ -744,33 +848,42 @@ def _params_from_moments(
     used by :class:`gmm_core.GaussianMixture`; a covariance that is not positive
     definite then fails when the parameters are next evaluated).
 
-    ``shifted[k] = (s1 (D,), s2 (D, D))`` are first and second moments of
-    component k about its previous mean (accumulated for narrow components,
-    whose moments about the data's centre lose digits); ``two_pass(ks,
-    means_c)`` recomputes the scatter of components ``ks`` exactly, as a last
-    resort.
+    ``whitened``: moments of the narrow components in their whitened
+    coordinates (see :class:`_WhitenedMoments`), used for their means and
+    scatter instead of the one-pass moments about the data's centre, which
+    lose digits for them. ``two_pass(ks, means_c)`` recomputes the scatter of
+    components ``ks`` about ``means_c`` exactly, as a last resort, for the
+    components whose moments lost digits all the same.
     """
     d = mom.n_features
     nk, means_c, scatter = _scatter_from_moments(mom)
     second_diag = mom.stats[:, d + 1 :][:, _diag_positions(d)] / nk[:, None]
     n = float(mom.stats[:, 0].sum())
-    redo = _cancelled(second_diag, scatter / nk[:, None, None], n)
-    if redo.size and shifted:
-        # Scatter about the previous mean s: sum r (x - s)(x - s)^T - N_k (mu - s)(mu - s)^T,
-        # whose cancellation is only |mu - s|^2 / sigma^2 (small: the mean moved little).
-        still = []
-        for k in redo:
-            if int(k) not in shifted:
-                still.append(k)
-                continue
-            s1, s2 = shifted[int(k)]
-            sc = s2 - np.outer(s1, s1) / nk[k]
-            if _cancelled(np.diag(s2)[None] / nk[k], sc[None] / nk[k], n).size:
-                still.append(k)
-            else:
-                scatter[k] = sc
-        redo = np.array(still, dtype=int)
+    redo = _cancelled(second_diag, scatter / nk[:, None, None], n, mom.step)
+    if whitened is not None and whitened.components.size:
+        ks = whitened.components
+        nw = nk[ks][:, None]
+        # With y = L^-1 (x - mu_old): ybar = sum gamma y / N_k, and the scatter of y is
+        # S_y = sum gamma y y^T - N_k ybar ybar^T. The old component is the unit sphere
+        # at 0 in these coordinates and one step moves it little, so S_y does not cancel.
+        # Back in x: mu = mu_old + L ybar, S = L S_y L^T.
+        ybar = whitened.sums[:, :d] / nw
+        y2 = _symmetric(whitened.sums[:, d:], d)
+        s_y = y2 - nw[:, :, None] * (ybar[:, :, None] * ybar[:, None, :])
+        lost = _cancelled(
+            np.diagonal(y2, axis1=1, axis2=2) / nw, s_y / nw[:, :, None], n, mom.step
+        )
+        ok = np.ones(ks.size, dtype=bool)
+        ok[lost] = False
+        chol = whitened.chol[ok]
+        means_c[ks[ok]] = whitened.means_c[ok] + (chol @ ybar[ok, :, None])[:, :, 0]
+        scatter[ks[ok]] = chol @ s_y[ok] @ np.swapaxes(chol, 1, 2)
+        again = np.zeros(nk.size, dtype=bool)
+        again[redo] = True
+        again[ks] = ~ok  # a narrow component only if its whitened moments lost digits
+        redo = np.flatnonzero(again)
     if redo.size and two_pass is not None:
+        # The textbook's two passes: the mean, then the scatter about it.
         scatter[redo] = two_pass(redo, means_c[redo])
     cov = _covariances_from_scatter(nk, scatter, covariance_type, reg_covar)
     total = mom.stats.sum(axis=0)  # features summed over all points: the data's moments
@@ -779,10 +892,13 @@ def _params_from_moments(
     if check_collapse:
         _check_m_step_result(nk, cov, data_variance)
     weights = nk / nk.sum()
-    return GMMParams(weights / weights.sum(), means_c + mom.centre, cov)
+    weights /= weights.sum()  # (renormalised: exactly a probability vector)
+    return GMMParams._trusted(weights, means_c + mom.centre, cov)
 
 
+@lru_cache(maxsize=16)
 def _diag_positions(d: int) -> np.ndarray:
+    """Positions of the pairs (i, i) among the row-major upper-triangle pairs (cached)."""
     iu, ju = _triu(d)
     return np.flatnonzero(iu == ju)
 
@@ -834,20 +950,24 @@ def m_step(
     if not np.all(np.isfinite(resp)) or np.any(resp < 0):
         raise ValueError("resp must be finite and non-negative.")
     _check_reg_covar(reg_covar)
-    centre = X.mean(axis=0)
-    n, k = resp.shape
-    stats = np.zeros((k, 1 + X.shape[1] + X.shape[1] * (X.shape[1] + 1) // 2))
+    centre = np.ascontiguousarray(X.T).mean(axis=1)  # (see _centre_and_extent)
+    (n, k), d = resp.shape, X.shape[1]
+    stats = np.zeros((k, 1 + d + d * (d + 1) // 2))
     step = _chunk_step(n, k)
     for start in range(0, n, step):
         XcT = _centred_chunk(X, start, step, centre)
         stats += resp[start : start + step].T @ _features(XcT).T
-    mom = _Moments(stats, centre, X.shape[1])
+    mom = _Moments(stats, centre, d, step)
 
     def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
-        out = np.empty((ks.size, X.shape[1], X.shape[1]))
-        for i, kk in enumerate(ks):
-            diff = X - centre - means_c[i]
-            out[i] = (resp[:, kk, None] * diff).T @ diff
+        # Second pass, only for components whose one-pass scatter lost its digits.
+        out = np.zeros((ks.size, d, d))
+        for start in range(0, n, step):
+            XcT = _centred_chunk(X, start, step, centre)
+            r = resp[start : start + step, ks].T  # (E, c)
+            for i in range(ks.size):
+                diff = XcT - means_c[i][:, None]
+                out[i] += (diff * r[i]) @ diff.T
         return out
 
     return _params_from_moments(mom, covariance_type, reg_covar, two_pass)
@@ -876,38 +996,46 @@ def _executor() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class _Blocks:
-    """The data's centred chunks and their quadratic features, built once for a run.
+    """The data's quadratic features, chunk by chunk, built once for a run.
 
-    Every EM iteration needs the same ``(x - centre)`` columns and features; a run of
-    many iterations builds them once when they fit in ``_BLOCKS_MAX_BYTES``.
+    Every EM iteration needs the same features of ``x - centre``; a run of many
+    iterations builds them once when they fit in ``_BLOCKS_MAX_BYTES``.
 
     Attributes
     ----------
     step : int
         Rows per chunk (:func:`_chunk_step` for the run's K).
-    chunks : tuple of (ndarray (D, c), ndarray (F, c))
-        Centred points as columns and their features, chunk by chunk.
+    chunks : tuple of ndarray, each shape (F, c)
+        Features of the centred points (rows ``1..D`` are the centred points).
     """
 
     step: int
-    chunks: tuple[tuple[np.ndarray, np.ndarray], ...]
+    chunks: tuple[np.ndarray, ...]
 
 
-# Largest memory spent on _Blocks (2-D data: 64 bytes a point, so up to ~1M points).
+# Largest memory spent on _Blocks (2-D data: 48 bytes a point, so up to ~1.4M points).
 _BLOCKS_MAX_BYTES = 64 << 20
 
 
 def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | None:
     """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit."""
     n, d = X.shape
-    if n * (1 + 2 * d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
+    if n * (1 + d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
         return None
     step = _chunk_step(n, n_components)
-    chunks = []
-    for start in range(0, n, step):
-        XcT = _centred_chunk(X, start, step, centre)
-        chunks.append((XcT, _features(XcT)))
-    return _Blocks(step, tuple(chunks))
+    chunks = tuple(
+        _features(_centred_chunk(X, start, step, centre)) for start in range(0, n, step)
+    )
+    return _Blocks(step, chunks)
+
+
+def _chunk_features(
+    X: np.ndarray, start: int, step: int, centre: np.ndarray, blocks: _Blocks | None
+) -> np.ndarray:
+    """Features (F, c) of the chunk of X that begins at row ``start``."""
+    if blocks is not None:
+        return blocks.chunks[start // step]
+    return _features(_centred_chunk(X, start, step, centre))
 
 
 @dataclass
@@ -920,25 +1048,23 @@ class _PassSums:
         Sum of the points' log-likelihoods.
     stats : ndarray, shape (K, F), or None
         :math:`\\sum_n \\gamma_{nk} \\phi(x_n - c)` (see :class:`_Moments`).
-    shifted : dict of int to (ndarray (D,), ndarray (D, D))
-        First and second moments of narrow components about their previous means.
+    whitened : ndarray, shape (E, D + D(D+1)/2), or None
+        The narrow components' whitened moments (see :class:`_WhitenedMoments`).
     """
 
     total: float
     stats: np.ndarray | None
-    shifted: dict[int, tuple[np.ndarray, np.ndarray]]
+    whitened: np.ndarray | None
 
 
 def _pass_sums(
     X: np.ndarray,
     dens: _LogDensity,
-    centre: np.ndarray,
     starts: range,
     step: int,
     *,
     single: bool,
     m_step: bool,
-    narrow: tuple[int, ...],
     blocks: _Blocks | None = None,
 ) -> _PassSums:
     """E-step and M-step sums over the chunks that begin at ``starts`` (see :func:`_em_pass`).
@@ -946,36 +1072,30 @@ def _pass_sums(
     The responsibilities of each chunk are used for the sufficient statistics
     straight away and then dropped, so memory does not grow with N.
     """
+    k, f = dens.coef.shape
     d = X.shape[1]
-    k = dens.coef.shape[0]
+    e, g = dens.narrow.size, d + d * (d + 1) // 2
     total = 0.0
-    stats = np.zeros((k, dens.coef.shape[1])) if m_step else None
-    shifted = {j: (np.zeros(d), np.zeros((d, d))) for j in narrow}
-    diffs: dict[int, np.ndarray] = {}
+    stats = np.zeros((k, f)) if m_step else None
+    whitened = np.zeros((e, g)) if m_step and e else None
     # Buffers reused by every chunk: fresh arrays of this size would come from new
     # memory pages each time (~20 % of a pass in page faults).
     lp_buf = np.empty(k * step)
     e_buf = np.empty(k * step, np.float32) if single else None
+    psi_buf = np.empty(e * g * step) if whitened is not None else None
     for start in starts:
-        if blocks is not None:
-            XcT, phi = blocks.chunks[start // step]
-        else:
-            XcT = _centred_chunk(X, start, step, centre)
-            phi = _features(XcT)
-        c = XcT.shape[1]
-        wlp = dens.weighted_log_prob(
-            XcT, phi, diffs if shifted else None, out=lp_buf[: k * c].reshape(k, c)
-        )  # (K, c)
+        phi = _chunk_features(X, start, step, dens.centre, blocks)
+        c = phi.shape[1]
+        psi = None if psi_buf is None else psi_buf[: e * g * c].reshape(e, g, c)
+        wlp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c), psi=psi)
         scratch = None if e_buf is None else e_buf[: k * c].reshape(k, c)
         total += _normalise(wlp, single, scratch)  # wlp now holds the responsibilities
         if stats is not None:
             stats += wlp @ phi.T
-            for j, (s1, s2) in shifted.items():
-                diff = diffs[j] if j in diffs else XcT - dens.means_c[j][:, None]
-                weighted = diff * wlp[j]
-                s1 += diff @ wlp[j]
-                s2 += weighted @ diff.T
-    return _PassSums(total, stats, shifted)
+        if whitened is not None:
+            for j, kk in enumerate(dens.narrow):
+                whitened[j] += psi[j] @ wlp[kk]
+    return _PassSums(total, stats, whitened)
 
 
 def _em_pass(
@@ -1016,16 +1136,10 @@ def _em_pass(
     ComponentCollapseError
         If ``params`` themselves cannot be evaluated.
     """
-    dens = _LogDensity.build(params, centre, extent)
     n, k = X.shape[0], params.n_components
     step = blocks.step if blocks is not None else _chunk_step(n, k)
+    dens = _LogDensity.build(params, centre, extent, (n, step) if m_step else None)
     large = n * k >= _SINGLE_EXP_MIN_ELEMENTS
-    # Moments of the narrow (exactly evaluated) components about their own means.
-    narrow = (
-        tuple(int(j) for j in np.union1d(dens.exact, _needs_shifted_moments(params, centre, n)))
-        if m_step
-        else ()
-    )
     starts = range(0, n, step)
     workers = _THREADS if large else 1
     # Contiguous runs of chunks, one per thread, summed in a fixed order below, so
@@ -1034,45 +1148,47 @@ def _em_pass(
             for i in range(workers)]
 
     def accumulate(run: range) -> _PassSums:
-        return _pass_sums(
-            X, dens, centre, run, step, single=large, m_step=m_step, narrow=narrow, blocks=blocks
-        )
+        return _pass_sums(X, dens, run, step, single=large, m_step=m_step, blocks=blocks)
 
     if workers > 1:
         parts = list(_executor().map(accumulate, runs))
     else:
         parts = [accumulate(runs[0])]
     total = sum(p.total for p in parts)
-    stats = sum(p.stats for p in parts) if m_step else None
-    shifted = {
-        j: (sum(p.shifted[j][0] for p in parts), sum(p.shifted[j][1] for p in parts))
-        for j in narrow
-    }
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
-    if stats is None:
+    if not m_step:
         return total, None, None
+    stats = sum(p.stats for p in parts)
+    whitened = None
+    if dens.narrow.size:
+        whitened = _WhitenedMoments(
+            dens.narrow, dens.means_c[dens.narrow], dens.chol[dens.narrow],
+            sum(p.whitened for p in parts),
+        )
 
     def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
-        # Second pass, only for components whose one-pass scatter lost its digits.
+        # Second pass, only for components whose moments lost their digits all the
+        # same (a component that shrank by orders of magnitude in this step). Its
+        # responsibilities are recomputed exactly as the first pass computed them.
         out = np.zeros((ks.size, X.shape[1], X.shape[1]))
-        for start in range(0, n, step):
-            if blocks is not None:
-                XcT, phi = blocks.chunks[start // step]
-            else:
-                XcT = _centred_chunk(X, start, step, centre)
-                phi = _features(XcT)
-            resp = dens.weighted_log_prob(XcT, phi)
-            _normalise(resp, single=False)  # float64: these responsibilities are exact
+        d = X.shape[1]
+        lp_buf = np.empty(k * step)
+        e_buf = np.empty(k * step, np.float32) if large else None
+        for start in starts:
+            phi = _chunk_features(X, start, step, centre, blocks)
+            c = phi.shape[1]
+            resp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c))
+            _normalise(resp, large, None if e_buf is None else e_buf[: k * c].reshape(k, c))
             for i in range(ks.size):
-                diff = XcT - means_c[i][:, None]
-                out[i] += (resp[ks[i]] * diff) @ diff.T
+                diff = phi[1 : d + 1] - means_c[i][:, None]
+                out[i] += (diff * resp[ks[i]]) @ diff.T
         return out
 
     try:
         new = _params_from_moments(
-            _Moments(stats, centre, X.shape[1]), covariance_type, reg_covar, two_pass, shifted,
-            check_collapse,
+            _Moments(stats, centre, X.shape[1], step), covariance_type, reg_covar, two_pass,
+            whitened, check_collapse,
         )
     except ComponentCollapseError as err:
         return total, None, err.collapse

@@ -316,7 +316,8 @@ def _m_step_from_rows(
         return out
 
     return _params_from_moments(
-        _Moments(stats, centre, d), covariance_type, reg_covar, two_pass, check_collapse=False
+        _Moments(stats, centre, d, step), covariance_type, reg_covar, two_pass,
+        check_collapse=False,
     )
 
 

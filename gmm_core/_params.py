@@ -90,6 +90,26 @@ class GMMParams:
         object.__setattr__(self, "means", means)
         object.__setattr__(self, "covariances", covariances)
 
+    @classmethod
+    def _trusted(
+        cls, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+    ) -> GMMParams:
+        """Wrap arrays that gmm_core's M-step has just computed, without copies or checks.
+
+        They are fresh float64 arrays of the right shapes, the weights a probability
+        vector and the covariances symmetric by construction; the checks and copies of
+        ``__init__`` would cost as much as an EM iteration's arithmetic on small data.
+        Only finiteness is checked (``__init__``'s message if it fails). The arrays
+        are made read-only.
+        """
+        if not (np.isfinite(means).all() and np.isfinite(covariances).all()):
+            return cls(weights, means, covariances)  # raises the usual ValueError
+        obj = object.__new__(cls)
+        for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
+            value.setflags(write=False)
+            object.__setattr__(obj, name, value)
+        return obj
+
     @property
     def n_components(self) -> int:
         """Number of components K."""
