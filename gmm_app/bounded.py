@@ -61,9 +61,10 @@ def _bounds(*rows: CacheBound) -> dict[str, CacheBound]:
 
 
 CACHE_BOUNDS: dict[str, CacheBound] = _bounds(
-    CacheBound("gmm_app.engine._run", 64, 64 * MIB,
-               "EM histories: parameters per half-step (K x D x D), never N-sized arrays; "
-               "at most 2 x 1,000 + 1 half-steps of K <= 10 components"),
+    CacheBound("gmm_app.engine.runs", 64, 4 * MIB,
+               "EM histories computed so far (they grow as visitors step on): parameters per "
+               "half-step (K x D x D), never N-sized arrays; at most 2 x 1,000 + 1 half-steps "
+               "of K <= 10 components (~1.6 MiB); BoundedCache: 128 MiB in all"),
     CacheBound("gmm_app.engine.responsibilities", 48, 16 * MIB,
                "responsibilities (N x K) of E-steps recently shown; 48 entries or 768 MiB "
                "(BoundedCache: 256 MiB in all)"),
@@ -128,8 +129,12 @@ class BoundedCache:
             if hit is not None:
                 self._items.move_to_end(key)
                 return hit[0]
-        value = compute()
-        size = nbytes(value)
+        return self.put(key, compute())
+
+    def put(self, key: Hashable, value: Any, size: int | None = None) -> Any:
+        """Keep ``value`` under ``key`` (replacing any), with ``size`` bytes (default:
+        :func:`nbytes`); evicts the least recently used entries beyond the bounds."""
+        size = nbytes(value) if size is None else int(size)
         if size > self.max_bytes:
             return value
         with self._lock:

@@ -1,7 +1,9 @@
 """What each stepper button does to the half-step cursor, and what it says.
 
-An EM run is precomputed as a list of half-steps ``init, E, M, E, M, ...``
-(:class:`gmm_core.EMHistory`); the buttons only move a cursor over it. Moving
+An EM run is a list of half-steps ``init, E, M, E, M, ...``
+(:class:`gmm_core.EMHistory`), computed before the cursor reaches them (lazily, as far as
+it is shown: ``end_known=False`` while the rest is not computed yet); the buttons only
+move a cursor over it. Moving
 the cursor is a pure function, so every rule ("an M-step before an E-step does
 the E-step first and says so", "E-step twice says the responsibilities are
 already current", nothing silently skipped) is tested without Streamlit.
@@ -49,7 +51,8 @@ RESET_DONE = "Back to the starting parameters; the run is the same, so you can r
 
 
 def move(
-    action: Action, cursor: int, phases: Sequence[str], stop_message: str
+    action: Action, cursor: int, phases: Sequence[str], stop_message: str,
+    *, end_known: bool = True,
 ) -> Move:
     """Apply a stepper button to the cursor.
 
@@ -63,7 +66,12 @@ def move(
     phases : sequence of {"init", "E", "M"}, length S
         The phase of every half-step of the run.
     stop_message : str
-        Why the run ends where it does (said when a button would go past it).
+        Why the run ends where it does (said when a button would go past it); for a run
+        whose end is not computed yet, what to do to compute more.
+    end_known : bool, default True
+        False while the run is still being computed (issue 10): ``phases`` are the
+        half-steps computed so far, and a button that would go past them says
+        ``stop_message`` (e.g. "still computing, press again") instead of "EM has stopped".
 
     Returns
     -------
@@ -71,10 +79,10 @@ def move(
     """
     last = len(phases) - 1
     cursor = min(max(int(cursor), 0), last)
-    ended = f"EM has stopped here. {stop_message}"
+    ended = f"EM has stopped here. {stop_message}" if end_known else stop_message
 
     def to(index: int, message: str | None = None) -> Move:
-        return Move(index, message, index == last)
+        return Move(index, message, end_known and index == last)
 
     if action == "back":
         return to(cursor - 1) if cursor > 0 else to(0, AT_START)

@@ -69,14 +69,28 @@ most 8 MB of UTF-8, well inside it. Larger tables: upload them as a file."""
 MAX_ROWS = 1_000_000
 """Most rows an upload or paste may have (5 x the stepper's sample): counted before parsing,
 so the parse holds at most a few hundred MB whatever the file (issue 10)."""
-MAX_RUN_WORK = 200_000_000
-"""Largest N x K x max_iter of one EM run (~3.5 s of one core: ~17 ns per point, component and
-iteration in 2-D). A link, widget or upload asking for more gets a message saying what to
-lower, not a run that holds the server for minutes."""
+MAX_ITERATION_WORK = 2_000_000
+"""Largest N x K of one EM iteration (~35 ms of one core: ~17 ns per point and component in
+2-D; 200,000 points and K = 10, the most the stepper's widgets allow). Runs are computed
+lazily, a budget of wall time at a time (below), so max_iter no longer bounds the work; a run
+whose single iteration would cost more gets a message saying what to lower."""
+RUN_FIRST_ITERATIONS = 50
+"""A page load computes at most this many iterations of a run (fewer if
+:data:`RUN_PAGE_BUDGET_S` runs out first); stepping on computes more."""
+RUN_PAGE_BUDGET_S = 1.0
+"""Wall time a page load may spend computing its run's first iterations."""
+RUN_STEP_ITERATIONS = 50
+"""Iterations computed ahead when a click (E, M, Iterate, Play, the slider) nears the end of
+what is computed so far, within :data:`RUN_CLICK_BUDGET_S`."""
+RUN_CLICK_BUDGET_S = 1.0
+"""Wall time one click may spend computing more of a run."""
+RUN_TO_END_BUDGET_S = 8.0
+"""Wall time one press of "Run to convergence" may spend; if the run has not ended by then,
+the page says so and the next press goes on."""
 HEAVY_RUN_WORK = 5_000_000
-"""Runs above this N x K x max_iter take one of :data:`HEAVY_RUN_SLOTS` slots: the others
-wait their turn (and stop waiting when their visitor leaves), so that the rest of the class
-keeps a core for its clicks."""
+"""Runs above this N x K x max_iter compute in one of :data:`HEAVY_RUN_SLOTS` slots: the
+others wait their turn (and stop waiting when their visitor leaves), so that the rest of the
+class keeps a core for its clicks. A run holds its slot for one budget (above) at most."""
 HEAVY_RUN_SLOTS = 1
 QUOTE_MAX_CHARS = 60
 """Link text quoted in a message is cut to this many characters."""

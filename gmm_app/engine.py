@@ -1,13 +1,21 @@
 """EM runs derived from the settings, and the numbers each half-step shows.
 
 The run is a pure function of the data and the settings (the seed drives the
-initialisation), so it is computed once with :func:`gmm_core.run_em` and cached
-with ``st.cache_data``, keyed by one frozen :class:`~gmm_app.declared.RunSpec` (the
-settings that define the run, and the data's identity: a content hash for uploaded
-data). The stepper buttons only move a cursor over
-its half-steps, so Back restores the previous state exactly. The history keeps
-parameters only; the responsibilities of the shown step are recomputed with
-:func:`gmm_core.e_step`.
+initialisation), keyed by one frozen :class:`~gmm_app.declared.RunSpec` (the settings
+that define the run, and the data's identity: a content hash for uploaded data). The
+stepper buttons only move a cursor over its half-steps, so Back restores the previous
+state exactly. The history keeps parameters only; the responsibilities of the shown step
+are recomputed with :func:`gmm_core.e_step`.
+
+A fair share (issue 10): a run is computed lazily, as far as its visitors step. A page
+load computes the first :data:`RUN_FIRST_ITERATIONS` iterations at most, within
+:data:`RUN_PAGE_BUDGET_S` of wall time; a click near the end of what is computed adds
+:data:`RUN_STEP_ITERATIONS`, "Run to convergence" goes on to the end, each within its own
+wall-time budget. Every piece continues the same run (``run_em(..., resume=history)``), so
+the history, and the stopping rule's decision, are exactly those of one uninterrupted run.
+A run computing stops within one iteration when its session disconnects or reruns (the
+``should_stop`` hook of :func:`gmm_core.run_em`); what it computed is kept. The histories
+computed so far live in one bounded cache shared by all sessions, one entry per RunSpec.
 
 Every number comes from :mod:`gmm_core`; this module only selects and arranges.
 """
@@ -26,17 +34,26 @@ from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.runtime.scriptrunner_utils.script_requests import ScriptRequestType
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from gmm_app import janitor
-from gmm_app.bounded import CACHE_TTL_S, BoundedCache
+from gmm_app import em_worker, janitor
+from gmm_app.bounded import MIB, BoundedCache
 from gmm_app.data import LoadedData
-from gmm_app.declared import HEAVY_RUN_SLOTS, HEAVY_RUN_WORK, MAX_RUN_WORK, RunSpec, Settings
+from gmm_app.declared import (
+    HEAVY_RUN_SLOTS,
+    HEAVY_RUN_WORK,
+    MAX_ITERATION_WORK,
+    RUN_CLICK_BUDGET_S,
+    RUN_FIRST_ITERATIONS,
+    RUN_PAGE_BUDGET_S,
+    RUN_STEP_ITERATIONS,
+    RUN_TO_END_BUDGET_S,
+    RunSpec,
+    Settings,
+)
 from gmm_app.geometry import grid_1d, grid_2d
 from gmm_core import (
     EMHistory,
     GMMParams,
     e_step,
-    initialize,
-    run_em,
     score_samples,
     weighted_log_prob,
 )
@@ -44,18 +61,28 @@ from gmm_core import (
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """A run, or why there is none.
+    """A run (as far as it is computed), or why there is none.
 
     Attributes
     ----------
     history : EMHistory or None
+        The half-steps computed so far; ``stop_reason == "stopped"`` while the run
+        has not ended (see :attr:`complete`).
     error : str or None
         A sentence for the user when the run could not start (e.g. K larger
         than the number of distinct points).
+    max_iter : int
+        The run's iteration limit (its end is at or before it).
     """
 
     history: EMHistory | None
     error: str | None = None
+    max_iter: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """True when the run has ended (or could not start): nothing more to compute."""
+        return self.history is None or self.history.stop_reason != "stopped"
 
 
 def manual_means_problem(settings: Settings) -> str | None:
@@ -82,26 +109,26 @@ def manual_means_problem(settings: Settings) -> str | None:
 
 
 def run_work(n_points: int, spec: RunSpec) -> int:
-    """The size of a run, N x K x max_iter: what :data:`MAX_RUN_WORK` bounds."""
+    """The size of a whole run, N x K x max_iter (runs above :data:`HEAVY_RUN_WORK` take
+    turns)."""
     return int(n_points) * int(spec.n_components) * max(int(spec.max_iter), 1)
 
 
 def too_large_message(n_points: int, spec: RunSpec) -> str | None:
-    """Why a run is refused (it asks more than :data:`MAX_RUN_WORK`), or None."""
-    work = run_work(n_points, spec)
-    if work <= MAX_RUN_WORK:
+    """Why a run is refused (one iteration would cost more than :data:`MAX_ITERATION_WORK`,
+    N x K), or None. Long runs are not refused: they are computed as far as they are shown."""
+    k = int(spec.n_components)
+    work = int(n_points) * k
+    if work <= MAX_ITERATION_WORK:
         return None
-    k, iters = int(spec.n_components), max(int(spec.max_iter), 1)
-    lower = [f"the iterations (Regularisation and stopping) to {MAX_RUN_WORK // (n_points * k):,}"
-             if MAX_RUN_WORK // (n_points * k) >= 1 else None,
-             f"K to {MAX_RUN_WORK // (n_points * iters):,}"
-             if MAX_RUN_WORK // (n_points * iters) >= 1 else None,
-             f"the number of points to {MAX_RUN_WORK // (k * iters):,}"]
+    lower = [f"K to {MAX_ITERATION_WORK // n_points:,}" if MAX_ITERATION_WORK // n_points >= 1
+             else None,
+             f"the number of points to {MAX_ITERATION_WORK // k:,}"]
     options = " or ".join(x for x in lower if x)
     return (
-        f"This run is too large for a server shared by a class: N \u00d7 K \u00d7 iterations = "
-        f"{n_points:,} \u00d7 {k} \u00d7 {iters:,} = {work:,}, and one run may do at most "
-        f"{MAX_RUN_WORK:,}. Lower {options} or less."
+        "One EM iteration of this run is too costly for a server shared by a class: "
+        f"N \u00d7 K = {n_points:,} \u00d7 {k} = {work:,}, and one iteration may cover at "
+        f"most {MAX_ITERATION_WORK:,}. Lower {options} or less."
     )
 
 
@@ -109,15 +136,30 @@ _HEAVY_SLOTS = threading.BoundedSemaphore(HEAVY_RUN_SLOTS)
 _LOG = get_logger(__name__)
 GAVE_UP_LOG = "A large EM run gave up its turn: its session stopped"
 """Logged (Streamlit's logger, level info) when a waiting run's visitor leaves or reruns."""
+STOPPED_LOG = "An EM run stopped computing: its session stopped or reran"
+"""Logged (level info) when a run being computed stops because its visitor left or reran."""
+COMPUTING = "Computing the EM run\u2026"
 
 
-def _stop_requested() -> bool:
+def stop_requested() -> bool:
     """True if this script run was asked to stop or rerun (the visitor left, or changed a
-    setting): a run waiting for a slot then gives up its turn."""
+    setting): a run waiting for a slot then gives up its turn, and a run computing stops
+    (the ``should_stop`` hook of :func:`gmm_core.run_em`). Cheap: a few attribute reads."""
     ctx = get_script_run_ctx(suppress_warning=True)
     requests = getattr(ctx, "script_requests", None)
     state = getattr(requests, "_state", None)  # Streamlit's ScriptRequests (no public getter)
     return state is not None and state != ScriptRequestType.CONTINUE
+
+
+_stop_requested = stop_requested
+
+
+def _acquire(lock: threading.Lock | threading.BoundedSemaphore, work: int) -> None:
+    """Wait for ``lock``; give up (StopException) when this session is stopped or reruns."""
+    while not lock.acquire(timeout=0.2):
+        if _stop_requested():
+            _LOG.info("%s (N x K x iterations = %d)", GAVE_UP_LOG, work)
+            raise StopException()
 
 
 @contextmanager
@@ -127,61 +169,145 @@ def _heavy_slot(work: int) -> Iterator[None]:
     if work <= HEAVY_RUN_WORK:
         yield
         return
-    while not _HEAVY_SLOTS.acquire(timeout=0.2):
-        if _stop_requested():
-            _LOG.info("%s (N x K x iterations = %d)", GAVE_UP_LOG, work)
-            raise StopException()
+    _acquire(_HEAVY_SLOTS, work)
     try:
         yield
     finally:
         _HEAVY_SLOTS.release()
 
 
-@st.cache_data(max_entries=64, ttl=CACHE_TTL_S, show_spinner="Computing the EM run\u2026")
-def _run(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
-    # ``spec.data_key`` identifies ``_X`` (which is not hashed): built-in data by name and
-    # knobs, uploaded data by a SHA-256 of its content.
-    with _heavy_slot(run_work(len(_X), spec)):
-        return _run_now(spec, _X)
+class _Run:
+    """One run as far as it is computed, shared by every session showing it; ``lock`` makes
+    the sessions that ask for more of it at once compute it once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.outcome: RunOutcome | None = None
 
 
-def _run_now(spec: RunSpec, _X: np.ndarray) -> RunOutcome:
-    rng = np.random.default_rng(spec.seed)
-    try:
-        params0 = initialize(
-            _X,
-            spec.n_components,
-            spec.init_method,
-            rng,
-            means=np.asarray(spec.manual_means, dtype=float)
-            if spec.init_method == "manual"
-            else None,
-            covariance_type=spec.covariance_type,
-            reg_covar=spec.reg_covar,
-        )
-        history = run_em(
-            _X,
-            params0,
-            covariance_type=spec.covariance_type,
-            reg_covar=spec.reg_covar,
-            tol=spec.tol,
-            max_iter=spec.max_iter,
-            rule=spec.stop_rule,
-        )
-    except ValueError as err:  # includes ComponentCollapseError
-        return RunOutcome(None, f"EM could not start: {err}")
-    return RunOutcome(history)
+# ``RunSpec.data_key`` identifies the data: built-in data by name and knobs, uploaded data by
+# a SHA-256 of its content; so the spec alone keys the run.
+_RUNS = BoundedCache("gmm_app.engine.runs", max_bytes=128 * MIB)
+janitor.register(_RUNS.clear)
+
+
+def _history_bytes(history: EMHistory | None) -> int:
+    """Approximate bytes of a history: its distinct parameter sets and its half-steps."""
+    if history is None:
+        return 1024
+    distinct = {id(s.params): s.params for s in history.steps}.values()
+    arrays = sum(p.weights.nbytes + p.means.nbytes + p.covariances.nbytes + 3 * 112 + 200
+                 for p in distinct)
+    return arrays + 120 * len(history.steps) + 1024
+
+
+_WORKER = em_worker.Worker()
+"""The process that computes runs above :data:`HEAVY_RUN_WORK` (see :mod:`gmm_app.em_worker`)."""
+janitor.register(_WORKER.end)  # no visitors for a while: the worker's memory is returned
+
+
+def _compute(spec: RunSpec, X: np.ndarray, before: EMHistory | None, iterations: int,
+             seconds: float, heavy: bool) -> RunOutcome:
+    """``before`` (or the run's start) continued by up to ``iterations`` iterations within
+    ``seconds``, stopping within an iteration if this session stops or reruns. A ``heavy``
+    run is computed in the worker process, at a lower priority than the server's threads."""
+    job = em_worker.Job(
+        X, spec.n_components, spec.init_method, spec.seed, tuple(spec.manual_means),
+        spec.covariance_type, spec.reg_covar, spec.tol, spec.max_iter, spec.stop_rule,
+        before, iterations, seconds,
+    )
+    stopped = False
+
+    def stop() -> bool:
+        nonlocal stopped
+        stopped = stopped or stop_requested()
+        return stopped
+
+    if heavy:
+        try:
+            got = _WORKER.run(job, stop)
+        except em_worker.Stopped as err:
+            got = err.args[0]
+    else:
+        got = em_worker.compute(job, stop)
+    if stopped:
+        done = got.n_iter if isinstance(got, EMHistory) else 0
+        _LOG.info("%s (%d iteration(s) computed; N x K x max_iter = %d)", STOPPED_LOG, done,
+                  run_work(len(X), spec))
+        if not isinstance(got, EMHistory):
+            raise StopException()
+    if isinstance(got, str):
+        return RunOutcome(None, got, spec.max_iter)
+    return RunOutcome(got, None, spec.max_iter)
+
+
+def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float) -> RunOutcome:
+    """The run of ``spec`` computed through iteration ``through`` at least (or to its end),
+    within ``seconds`` of wall time for this call's share."""
+    run = _RUNS.get_or_compute(spec, _Run)
+
+    def enough(outcome: RunOutcome | None) -> bool:
+        return outcome is not None and (outcome.complete or outcome.history.n_iter >= through)
+
+    if enough(run.outcome):  # computed already (by this session or another)
+        return run.outcome  # type: ignore[return-value]
+    work = run_work(len(X), spec)
+    with st.spinner(COMPUTING):  # shown after half a second only
+        _acquire(run.lock, work)  # another session computing this run: wait, then share it
+        try:
+            outcome = run.outcome
+            if enough(outcome):
+                return outcome  # type: ignore[return-value]
+            before = None if outcome is None else outcome.history
+            done = 0 if before is None else before.n_iter
+            with _heavy_slot(work):
+                outcome = _compute(spec, X, before, max(through - done, 1), seconds,
+                                   heavy=work > HEAVY_RUN_WORK)
+            run.outcome = outcome
+            _RUNS.put(spec, run, _history_bytes(outcome.history))
+            return outcome
+        finally:
+            run.lock.release()
 
 
 def compute_run(data: LoadedData, settings: Settings) -> RunOutcome:
-    """The EM run of ``settings`` on ``data`` (cached by its :class:`RunSpec`), or a message
-    saying what to lower when it asks more than :data:`MAX_RUN_WORK`."""
+    """The EM run of ``settings`` on ``data`` as far as it is computed: at least its first
+    :data:`RUN_FIRST_ITERATIONS` iterations (fewer if :data:`RUN_PAGE_BUDGET_S` runs out),
+    or a message saying what to lower when one iteration would be too costly."""
     janitor.ensure_started()
     spec = settings.run_spec(data.key)
     refused = too_large_message(len(data.X), spec)
     if refused:
-        return RunOutcome(None, refused)
-    return _run(spec, data.X)
+        return RunOutcome(None, refused, spec.max_iter)
+    return _advance(spec, data.X, RUN_FIRST_ITERATIONS, RUN_PAGE_BUDGET_S)
+
+
+LOOKAHEAD_HALF_STEPS = 3
+"""A click whose cursor is this close to the end of what is computed computes more."""
+
+
+def extend_run(data: LoadedData, settings: Settings, outcome: RunOutcome,
+               action: str | None, cursor: int) -> RunOutcome:
+    """More of a run that has not ended, when a click needs it.
+
+    "Run to convergence" (``action == "run"``) goes on towards the end within
+    :data:`RUN_TO_END_BUDGET_S`; any other click (or the slider) whose ``cursor`` is near the
+    end of what is computed adds :data:`RUN_STEP_ITERATIONS` within
+    :data:`RUN_CLICK_BUDGET_S`. Otherwise ``outcome`` is returned as it is.
+    """
+    history = outcome.history
+    if outcome.complete or history is None:
+        return outcome
+    spec = settings.run_spec(data.key)
+    if action == "run":
+        return _advance(spec, data.X, spec.max_iter, RUN_TO_END_BUDGET_S)
+    if cursor + LOOKAHEAD_HALF_STEPS >= len(history.steps) - 1:
+        # Half-step 2t is iteration t's M-step; a link may ask for a step further on.
+        through = max(history.n_iter + RUN_STEP_ITERATIONS,
+                      (cursor + LOOKAHEAD_HALF_STEPS) // 2 + 1)
+        return _advance(spec, data.X, through, RUN_CLICK_BUDGET_S)
+    return outcome
+
 
 
 @dataclass(frozen=True)

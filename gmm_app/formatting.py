@@ -169,9 +169,36 @@ def stop_message(history: EMHistory) -> str:
             f"climbing by {_gain_words(history.last_gain)} per iteration. Raise 'Maximum "
             "iterations' in the sidebar to let EM go on."
         )
+    if history.stop_reason == "stopped":
+        return still_computing(history)
     if history.collapse is not None:
         return history.collapse.message
     return "EM stopped."  # pragma: no cover - every stop reason is handled above
+
+
+def still_computing(history: EMHistory, max_iter: int | None = None,
+                    budget_s: float | None = None) -> str:
+    """What to say when a button would go past the part of a run computed so far.
+
+    A run is computed as far as it is shown (issue 10); when one press's time budget ends
+    before the run does, the page says so and how to go on.
+    """
+    limit = f" of at most {max_iter:,}" if max_iter else ""
+    budget = (f" (the server gives one press at most {budget_s:g} s)"
+              if budget_s is not None else "")
+    return (
+        f"Still computing: EM has run {history.n_iter:,} iteration(s){limit} of this run so far "
+        f"and has not stopped yet{budget}. Press again to compute more."
+    )
+
+
+def computed_so_far(history: EMHistory, max_iter: int) -> str:
+    """A caption for a run whose end is not computed yet (what the slider covers)."""
+    return (
+        f"Computed so far: {history.n_iter:,} iteration(s) (the limit is {max_iter:,}); EM has "
+        "not stopped yet. Stepping on, dragging the slider to its end or 'Run to convergence' "
+        "computes more."
+    )
 
 
 def _ll_delta(history: EMHistory, cursor: int) -> float | None:
@@ -201,7 +228,8 @@ def status_line(history: EMHistory, cursor: int) -> str:
         Index of the shown half-step, ``0 <= cursor < len(history.steps)``.
     """
     step = history.steps[cursor]
-    last = cursor == len(history.steps) - 1
+    # A run still being computed ("stopped" before its end) goes on after its last half-step.
+    last = cursor == len(history.steps) - 1 and history.stop_reason != "stopped"
     if step.phase == "init":
         where = "Start (iteration 0)"
     else:

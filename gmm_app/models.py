@@ -14,8 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
 from gmm_app.bounded import CACHE_TTL_S
+from gmm_app.engine import stop_requested
 from gmm_core import (
     COVARIANCE_TYPES,
     EMHistory,
@@ -113,6 +115,8 @@ def sweep(
     models = [(c, k) for c in covs for k in SWEEP["ks"] if k <= max_components(X)]
     out = []
     for i, (cov, k) in enumerate(models):
+        if stop_requested():  # the visitor left or changed a setting: no more fits (issue 10)
+            raise StopException()
         out.append(_score(data_key, X, k, cov, n_folds, n_init, seed))
         if progress is not None:
             progress(i + 1, len(models))
@@ -221,7 +225,10 @@ def compare(data_key: str, _X: np.ndarray, k: int, seed: int, shared_var: str) -
     centres = start.means
     km = run_kmeans(_X, centres, max_iter=100)
     if shared_var == "learned":
-        history: EMHistory = run_em(_X, start, covariance_type="full", max_iter=100)
+        history: EMHistory = run_em(_X, start, covariance_type="full", max_iter=100,
+                                    should_stop=stop_requested)
+        if history.stop_reason == "stopped":  # the visitor left: nothing cached (issue 10)
+            raise StopException()
         params = tuple(s.params for s in history.steps)
         phases = tuple(s.phase for s in history.steps)
         resp_params: list[GMMParams | None] = []

@@ -41,9 +41,17 @@ from gmm_app.declared import (
     COVARIANCE_LABELS_1D,
     FIELD,
     POINT_SCALES,
+    RUN_TO_END_BUDGET_S,
     knob_fields,
 )
-from gmm_app.formatting import fmt_number, md_escape, status_line, stop_message
+from gmm_app.formatting import (
+    computed_so_far,
+    fmt_number,
+    md_escape,
+    status_line,
+    still_computing,
+    stop_message,
+)
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours_array, chi2_mass, histogram_density
 from gmm_app.live_chart import live_chart
 from gmm_app.routing import page as routed_page
@@ -220,20 +228,24 @@ def _stepper_body(
     if problem is not None or outcome is None or outcome.history is None:
         _waiting_for_means(n_features, data, settings, problem or "")
         return
-    history = outcome.history
-    phases = [s.phase for s in history.steps]
-    last = len(phases) - 1
-    stop = stop_message(history)
-    cursor = state.get_cursor(n_features, len(phases))
-    playing = state.is_playing(n_features)
-
     # Read before the buttons are drawn: they are drawn as they are after the click.
     clicked = state.pressed_button(n_features, teaching.BUTTON_ACTIONS)
     clicked = "play" if clicked == "pause" else clicked
+    if not outcome.complete:  # computed lazily (issue 10): compute what this view needs next
+        wanted = state.get_cursor(n_features, 2 * outcome.max_iter + 1)  # e.g. a link's step
+        outcome = engine.extend_run(data, settings, outcome, clicked, wanted)
+    history = outcome.history
+    phases = [s.phase for s in history.steps]
+    last = len(phases) - 1
+    stop = stop_message(history) if outcome.complete else still_computing(
+        history, outcome.max_iter, RUN_TO_END_BUDGET_S if clicked == "run" else None)
+    cursor = state.get_cursor(n_features, len(phases))
+    playing = state.is_playing(n_features)
+
     if clicked == "play":
         _toggle_play(n_features, playing, cursor, last)
     elif clicked is not None:
-        move = cursor_mod.move(clicked, cursor, phases, stop)
+        move = cursor_mod.move(clicked, cursor, phases, stop, end_known=outcome.complete)
         move = predict.hold(n_features, clicked, cursor, move, phases)  # predict first?
         state.set_cursor(n_features, move.cursor)
         state.set_notice(n_features, move.message)
@@ -243,7 +255,7 @@ def _stepper_body(
     elif playing:
         target = teaching.play_tick(n_features, cursor, last)  # follows Play's clock
         state.set_cursor(n_features, target)
-        if target >= last:
+        if target >= last and outcome.complete:
             state.set_playing(n_features, False)
             state.set_notice(n_features, stop)
             st.rerun(scope="app")
@@ -284,6 +296,8 @@ def _stepper_body(
                 args=(n_features, None),
                 persist_state="session",
             )
+        if not outcome.complete:
+            st.caption(computed_so_far(history, outcome.max_iter))
         notice = state.get_notice(n_features)
         if history.collapse is not None and cursor == last:
             st.warning(

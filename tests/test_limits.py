@@ -1,5 +1,6 @@
 """Issue 10, a fair share: the limits are declared once and agree with Streamlit's own; a run
-larger than the budget is refused with a message that says what to lower."""
+whose single iteration is too costly is refused with a message that says what to lower
+(longer runs are computed lazily, within wall-time budgets: tests/test_app_lazy_run.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 
 from gmm_app import engine, upload
 from gmm_app.declared import (
+    MAX_ITERATION_WORK,
     MAX_PASTE_CHARS,
-    MAX_RUN_WORK,
     MAX_UPLOAD_BYTES,
     MAX_UPLOAD_MB,
     STEPPER_PAGE,
@@ -57,24 +58,22 @@ def _spec(n_components: int, max_iter: int) -> object:
         n_components=n_components, max_iter=max_iter).run_spec("blobs")
 
 
-def test_heavy_link_is_refused_with_what_to_lower() -> None:
-    spec = _spec(10, 1000)
-    message = engine.too_large_message(200_000, spec)
+def test_too_costly_iteration_is_refused_with_what_to_lower() -> None:
+    message = engine.too_large_message(1_000_000, _spec(10, 1000))
     assert message is not None
-    assert "200,000 \u00d7 10 \u00d7 1,000 = 2,000,000,000" in message
-    # Each suggestion, applied alone, brings the run within the budget.
-    iters = int(re.search(r"iterations \(Regularisation and stopping\) to ([\d,]+)",
-                          message).group(1).replace(",", ""))
+    assert "1,000,000 \u00d7 10 = 10,000,000" in message
+    # Each suggestion, applied alone, brings one iteration within the budget.
     k = int(re.search(r"K to ([\d,]+)", message).group(1).replace(",", ""))
     n = int(re.search(r"number of points to ([\d,]+)", message).group(1).replace(",", ""))
-    assert 200_000 * 10 * iters <= MAX_RUN_WORK < 200_000 * 10 * (iters + 1)
-    assert 200_000 * k * 1000 <= MAX_RUN_WORK
-    assert n * 10 * 1000 <= MAX_RUN_WORK
+    assert 1_000_000 * k <= MAX_ITERATION_WORK < 1_000_000 * (k + 1)
+    assert n * 10 <= MAX_ITERATION_WORK < (n + 1) * 10
 
 
-def test_default_run_is_not_refused() -> None:
+def test_long_runs_are_not_refused() -> None:
+    # Computed lazily as far as they are shown: the issue's heavy link included.
     assert engine.too_large_message(600, _spec(3, 300)) is None
     assert engine.too_large_message(50_000, _spec(3, 300)) is None
+    assert engine.too_large_message(200_000, _spec(10, 1000)) is None
 
 
 def test_too_many_rows_refused_before_parsing() -> None:

@@ -1,0 +1,122 @@
+"""A run computed lazily (issue 10, a fair share) shows what one uninterrupted run shows.
+
+A page load computes only the first iterations of a run; stepping past them, a link to a
+later step, and "Run to convergence" compute more, each within a budget. The segments are
+made tiny here (3 iterations on load, 2 more per click, one per "Run to convergence" press)
+so that every click crosses the end of what is computed. Oracle: the status line of every
+half-step of ONE uninterrupted ``gmm_core.run_em`` of the same settings (Old Faithful,
+K = 2, seed 0: converged after 21 iterations at -1130.26), formatted by ``status_line``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gmm_app import cursor, engine, stepper
+from gmm_app.formatting import MINUS, computed_so_far, status_line, still_computing
+from gmm_core import EMHistory, datasets, initialize, run_em
+from tests.test_app_pages import click, open_page, status
+
+FAITHFUL = {"dataset": "old_faithful", "K": "2", "cov": "full", "init": "random_from_data",
+            "seed": "0"}
+
+
+@pytest.fixture
+def tiny_segments(monkeypatch: pytest.MonkeyPatch):
+    engine._RUNS.clear()  # no run computed by another test
+    monkeypatch.setattr(engine, "RUN_FIRST_ITERATIONS", 3)
+    monkeypatch.setattr(engine, "RUN_STEP_ITERATIONS", 2)
+    yield
+    engine._RUNS.clear()
+
+
+@pytest.fixture(scope="module")
+def whole() -> EMHistory:
+    """The same run, uninterrupted, straight from gmm_core (the app's defaults)."""
+    X = datasets.load("old_faithful").X
+    params0 = initialize(X, 2, "random_from_data", np.random.default_rng(0),
+                         covariance_type="full", reg_covar=1e-6)
+    history = run_em(X, params0, covariance_type="full", reg_covar=1e-6, tol=1e-3,
+                     max_iter=300, rule="aitken")
+    assert history.stop_reason == "converged"
+    assert history.n_iter == 21
+    return history
+
+
+def infos(at) -> str:
+    return " ".join(i.value for i in at.info)
+
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption)
+
+
+def test_a_page_load_computes_only_the_first_iterations(tiny_segments, whole) -> None:
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    assert at.slider(key="em2d.step").max == 6  # 3 iterations: init + 3 x (E, M)
+    assert status(at) == status_line(whole, 0)
+    assert "Computed so far: 3 iteration(s) (the limit is 300)" in captions(at)
+
+
+def test_stepping_through_shows_the_uninterrupted_runs_status_lines(tiny_segments,
+                                                                   whole) -> None:
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    for half_step in range(1, len(whole.steps)):
+        click(at, "em2d", "E" if half_step % 2 else "M")
+        assert status(at) == status_line(whole, half_step), half_step
+    assert f"converged \u00b7 log-likelihood {MINUS}1130.26" in status(at)
+    assert "Computed so far" not in captions(at)  # the end is known now
+    click(at, "em2d", "E")
+    assert "EM has stopped here. Converged after 21 iteration(s)" in infos(at)
+
+
+def test_run_to_convergence_says_still_computing_until_the_end(tiny_segments, whole,
+                                                               monkeypatch) -> None:
+    # A budget that ends after one iteration: each press computes one more.
+    monkeypatch.setattr(engine, "RUN_TO_END_BUDGET_S", 0.0)
+    monkeypatch.setattr(stepper, "RUN_TO_END_BUDGET_S", 0.0)
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    presses = 0
+    while "Converged after" not in infos(at):
+        click(at, "em2d", "run")
+        presses += 1
+        n_iter = int(status(at).split()[1])
+        assert status(at) == status_line(whole, 2 * n_iter)
+        if n_iter < whole.n_iter:
+            assert "Still computing: EM has run" in infos(at)
+            assert "(the server gives one press at most 0 s). Press again" in infos(at)
+        assert presses <= whole.n_iter
+    assert presses == whole.n_iter - 3  # 3 iterations were computed by the page load
+    assert status(at) == status_line(whole, len(whole.steps) - 1)
+
+
+def test_a_link_to_a_later_step_computes_up_to_it(tiny_segments, whole) -> None:
+    at = open_page("pages/em-2d.py", {**FAITHFUL, "step": "30"})
+    assert status(at) == status_line(whole, 30)
+    at.slider(key="em2d.step").set_value(at.slider(key="em2d.step").max).run()
+    assert status(at) == status_line(whole, int(at.slider(key="em2d.step").value))
+
+
+# --------------------------------------------------------------------------- pure parts
+def _cut(history: EMHistory, n_iter: int) -> EMHistory:
+    X = datasets.load("old_faithful").X
+    calls = iter(range(10**6))
+    return run_em(X, history.steps[0].params, should_stop=lambda: next(calls) >= n_iter)
+
+
+def test_the_computed_end_of_a_run_is_not_called_its_end(whole) -> None:
+    part = _cut(whole, 4)
+    assert part.stop_reason == "stopped"
+    assert status_line(part, 8) == status_line(whole, 8)  # "next: E-step", not "converged"
+    phases = [s.phase for s in part.steps]
+    words = still_computing(part, 300, 8.0)
+    for action in ("E", "M", "iterate", "run", "play"):
+        move = cursor.move(action, 8, phases, words, end_known=False)
+        assert move.cursor == 8
+        assert move.message == words  # never "EM has stopped here"
+        assert not move.at_end
+    assert cursor.move("M", 7, phases, words, end_known=False).cursor == 8
+    assert words.startswith("Still computing: EM has run 4 iteration(s) of at most 300")
+    assert "at most 8 s" in words
+    assert computed_so_far(part, 300).startswith("Computed so far: 4 iteration(s)")

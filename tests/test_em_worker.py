@@ -1,0 +1,60 @@
+"""The worker process of large runs (issue 10): it computes what the server would, and a
+stop asked by the caller ends its job at once. Oracle: ``gmm_core.run_em`` in this process."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from gmm_app import em_worker
+from gmm_core import datasets, initialize, run_em
+
+
+def _job(X: np.ndarray, before=None, iterations: int = 10**6, seconds: float = 60.0,
+         init: str = "random_from_data", k: int = 2) -> em_worker.Job:
+    return em_worker.Job(X, k, init, 0, (), "full", 1e-6, 1e-3, 300, "aitken", before,
+                         iterations, seconds)
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = em_worker.Worker()
+    yield w
+    w.end()
+
+
+def test_the_worker_computes_the_run_in_pieces_exactly(worker) -> None:
+    X = datasets.load("old_faithful").X
+    whole = run_em(X, initialize(X, 2, "random_from_data", np.random.default_rng(0),
+                                 covariance_type="full", reg_covar=1e-6))
+    part = worker.run(_job(X, iterations=5), lambda: False)
+    assert part.stop_reason == "stopped"
+    assert part.n_iter == 5
+    rest = worker.run(_job(X, before=part), lambda: False)
+    assert rest.stop_reason == whole.stop_reason == "converged"
+    np.testing.assert_array_equal(rest.log_likelihoods, whole.log_likelihoods)
+    for a, b in zip(rest.steps, whole.steps, strict=True):
+        np.testing.assert_array_equal(a.params.covariances, b.params.covariances)
+
+
+def test_a_start_that_cannot_be_made_is_a_sentence(worker) -> None:
+    X = np.zeros((5, 2))
+    got = worker.run(_job(X, k=3), lambda: False)
+    assert isinstance(got, str)
+    assert got.startswith("EM could not start:")
+
+
+def test_a_stop_ends_the_job_within_the_grace_time(worker) -> None:
+    X = datasets.load("blobs", n_samples=200_000, n_clusters=5, separation=0.0).X
+    asked = time.monotonic()
+    # k-means at this size takes seconds and has no stop hook: the worker is ended.
+    with pytest.raises(em_worker.Stopped):
+        worker.run(_job(X, init="kmeans", k=10),
+                   lambda: time.monotonic() - asked > 0.5)
+    assert time.monotonic() - asked < 0.5 + em_worker.STOP_GRACE_S + 6.0  # kill + join
+    assert worker.pid is None or worker._process is None
+    # The next job starts a new worker.
+    Y = datasets.load("old_faithful").X
+    assert worker.run(_job(Y, iterations=2), lambda: False).n_iter == 2
