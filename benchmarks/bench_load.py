@@ -443,7 +443,8 @@ def run_upload_abuse(server: AppServer, n: int, size_mb: float) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--levels", type=int, nargs="+", default=[10, 30])
+    parser.add_argument("--levels", type=int, nargs="*", default=[10, 30],
+                        help="sessions per level (none: skip the clicking levels)")
     parser.add_argument("--points", type=int, nargs="+", default=[600])
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=2.0)
@@ -464,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         rss = process_rss_bytes(server.process.pid) / MIB
         print(f"server pid {server.process.pid}, RSS {rss:.0f} MiB; each session clicks E/M "
               f"every {args.interval:g} s for {args.seconds:g} s")
-        for n_points in args.points:
+        for n_points in args.points if args.levels else []:
             warm = WsSession(server.base_url, timeout=120)
             warm.open(page_path(n_points))  # the run is computed once, then cached
             warm.close()

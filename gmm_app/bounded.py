@@ -86,6 +86,10 @@ CACHE_BOUNDS: dict[str, CacheBound] = _bounds(
     CacheBound("gmm_app.sharing.qr_svg", 64, 256 * 1024, "QR codes of shared links"),
     CacheBound("gmm_app.stepper._PLAYING", 16, 16 * 1024,
                "one Play fragment per declared play speed"),
+    CacheBound("gmm_app.live_chart.specs", 512, 4 * MIB,
+               "chart specs (JSON) of half-steps recently shown, shared by the sessions on "
+               "the same run: ~30 KiB at 600 points, ~0.8 MiB at 50,000, ~3 MiB at 200,000 "
+               "(BoundedCache: 96 MiB in all)"),
 )
 """Every cache of the app and its bound (tests/test_bounded.py keeps it complete)."""
 

@@ -819,9 +819,18 @@ def table_html(table: pd.DataFrame | Sequence[dict[str, str]], swatches: Sequenc
             tds.append(f"<td{attr}>{esc(cell)}</td>")
         rows.append("<tr>" + "".join(tds) + "</tr>")
     return (
-        f'<div style="overflow-x:auto"><table class="{TABLE_CLASS}"><thead><tr>{head}</tr>'
-        f'</thead><tbody>{"".join(rows)}</tbody></table></div>'
+        f'{_TABLE_STYLE}<div style="overflow-x:auto"><table class="{TABLE_CLASS}"><thead>'
+        f'<tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
     )
+
+
+# The look of st.table (small type, tight cells) so the table fits the 330 px side panel.
+_TABLE_STYLE = (
+    f"<style>table.{TABLE_CLASS}{{margin:0;width:100%;font-size:0.875rem;"
+    f"border-collapse:collapse}}table.{TABLE_CLASS} th,table.{TABLE_CLASS} td{{"
+    f"padding:0.25rem 0.375rem;line-height:1.4}}table.{TABLE_CLASS} th{{font-weight:400;"
+    "color:rgba(49,51,63,0.6)}</style>"
+)
 
 
 def parameter_table_html(table: pd.DataFrame | Sequence[dict[str, str]]) -> str:

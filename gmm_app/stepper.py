@@ -20,6 +20,7 @@ from __future__ import annotations
 from functools import partial
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from gmm_app import (
     agreement,
@@ -280,7 +281,8 @@ def _stepper_body(
         right = row.container(width=SIDE_WIDTH)
     # The main chart first: its update reaches the browser before the side panel's.
     with left:
-        _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height))
+        _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height),
+                    settings.run_spec(data.key))
         sharing.share_controls(n_features, state.share_link(shown))
         _label_agreement(n_features, data, view)
         export.render_downloads(n_features, data, shown, history, cursor)
@@ -309,7 +311,8 @@ def _stepper_body(
         if view.error:
             st.warning(view.error)
         if not presenter:
-            _loglik_chart(n_features, data, history, phases, cursor, presenter)
+            _loglik_chart(n_features, data, history, phases, cursor, presenter,
+                           settings.run_spec(data.key))
         # State tracking on (on_change="rerun"), so that a click on a point can open
         # the "Inspect a point" tab.
         tab = FIELD["tab"]
@@ -322,8 +325,9 @@ def _stepper_body(
         # that is shown (issue 10: the hidden tabs' tables were a tenth of a click's CPU).
         if params_tab.open is not False:
             with params_tab:
-                table = figures.parameter_table(view.params, view.nk)
-                st.table(figures.style_parameter_table(table), hide_index=True)
+                table = figures.parameter_rows(view.params, view.nk)  # no DataFrame: ~1.5 ms
+                # HTML, not a Styler in st.table: ~12 ms less per click (issue 10).
+                st.markdown(figures.parameter_table_html(table), unsafe_allow_html=True)
                 st.caption(
                     "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
                     "N\u2096 = \u03a3\u2099 \u03b3\u2099\u2096, the points component k owns "
@@ -339,18 +343,25 @@ def _stepper_body(
                 )
     if presenter:  # below the tabs: an inspected point's E-step stays on the screen
         with right:
-            _loglik_chart(n_features, data, history, phases, cursor, presenter)
+            _loglik_chart(n_features, data, history, phases, cursor, presenter,
+                           settings.run_spec(data.key))
 
 
 def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],
-                  cursor: int, presenter: bool) -> None:
-    fig = figures.loglik_figure(history.log_likelihoods, phases, cursor,  # type: ignore[attr-defined]
-                                uirevision=data.key, width=None if presenter else SIDE_WIDTH)
+                  cursor: int, presenter: bool, run_key: object = None) -> None:
+    def build() -> object:
+        fig = figures.loglik_figure(
+            history.log_likelihoods, phases, cursor,  # type: ignore[attr-defined]
+            uirevision=data.key, width=None if presenter else SIDE_WIDTH)
+        return teaching_figures.presenter_figure(fig) if presenter else fig
+
     live_chart(
-        teaching_figures.presenter_figure(fig) if presenter else fig,
+        build,
         key=state.keys(n_features).chart_ll,
         config=PLOT_CONFIG,
         defer=True,
+        # the log-likelihoods are numbers of the run: shared by all its sessions (issue 10)
+        cache_key=None if run_key is None else ("ll", run_key, cursor, len(phases), presenter),
     )
 
 
@@ -382,7 +393,6 @@ def _buttons(n_features: int, playing: bool, phases: list[str], cursor: int) -> 
     clicked = None
     next_action = teaching.next_button(phases, cursor)
     with st.container(horizontal=True, gap="small"):
-        teaching.render_keyboard(n_features, phases, cursor)  # no height: in the row
         for label, action in BUTTONS:
             shown = PAUSE_LABEL if (action == "play" and playing) else label
             primary = action == next_action  # the next half-step's button
@@ -415,15 +425,38 @@ def _main_chart(
     cursor: int,
     view: engine.StepView,
     size: tuple[int, int],
+    run_key: object = None,
 ) -> None:
     k = state.keys(n_features)
     X = data.X
-    colours = blend_colours_array(view.resp, X.shape[0])
     inspected = state.get_inspected(n_features, X.shape[0])
-    if n_features == 2:
-        show_density = state.view_value(n_features, "contours")
-        show_truth = state.view_value(n_features, "truth")
-        fig = figures.figure_2d(
+    show_density = state.view_value(n_features, "contours") if n_features == 2 else False
+    show_truth = state.view_value(n_features, "truth") if n_features == 2 else False
+    label_shapes = state.view_value(n_features, "label_shapes") if n_features == 2 else False
+    point_size = state.view_value(n_features, "point_size") if n_features == 2 else None
+    presenter = bool(state.view_value(n_features, "presenter"))
+    predicting = bool(state.view_value(n_features, "predict"))
+    # Everything the figure is made from (issue 10: the spec is built once per key and
+    # shared by the sessions on the same run). The predict overlay is the session's own;
+    # uploaded data's labels and column names are not in its key: those figures are
+    # shared only within the session.
+    cache_key = None if predicting or run_key is None else (
+        "main", n_features, run_key, data.key if data.trusted else _session_id(), cursor,
+        len(history.steps), history.collapse is not None,  # type: ignore[attr-defined]
+        inspected, show_density, show_truth, label_shapes, point_size, size, presenter)
+
+    def build() -> object:
+        colours = blend_colours_array(view.resp, X.shape[0])
+        if n_features == 2:
+            fig = _figure_2d(colours)
+        else:
+            fig = _figure_1d(colours)
+        if predicting:
+            fig = predict.overlay(fig, n_features, X)
+        return teaching_figures.presenter_figure(fig) if presenter else fig
+
+    def _figure_2d(colours: object) -> object:
+        return figures.figure_2d(
             X,
             view.params,
             colours,
@@ -435,16 +468,16 @@ def _main_chart(
             uirevision=data.key,
             width=size[0],
             height=size[1],
-            label_codes=data.labels if state.view_value(n_features, "label_shapes") else None,
-            point_scale=POINT_SCALES[state.view_value(n_features, "point_size")],
+            label_codes=data.labels if label_shapes else None,
+            point_scale=POINT_SCALES[point_size],
             extent=teaching_figures.run_extent(
                 X, [s.params for s in history.steps if s.phase != "E"],  # type: ignore[attr-defined]
                 data.true_params if show_truth else None),
         )
-        data_curve = figures.TRACE_POINTS
-    else:
+
+    def _figure_1d(colours: object) -> object:
         curves = engine.curves_1d(X, view.params, engine.last_e_params(history, cursor))
-        fig = figures.figure_1d(
+        return figures.figure_1d(
             X,
             view.params,
             colours,
@@ -460,20 +493,25 @@ def _main_chart(
             width=size[0],
             height=size[1],
         )
-        data_curve = figures.rug_trace_index(view.params.n_components)
-    presenter = bool(state.view_value(n_features, "presenter"))
-    if state.view_value(n_features, "predict"):
-        fig = predict.overlay(fig, n_features, X)
+
+    data_curve = (figures.TRACE_POINTS if n_features == 2
+                  else figures.rug_trace_index(view.params.n_components))
     live_chart(
-        teaching_figures.presenter_figure(fig) if presenter else fig,
+        build,
         key=k.chart,
         config=PLOT_CONFIG,
         on_select=predict.chart_callback(
             n_features, data_curve, view.params.n_components,
             partial(state.on_chart_select, n_features, data_curve)),
         fit=teaching.chart_fit(n_features) if presenter else None,
+        cache_key=cache_key,
     )
     st.caption(_chart_legend(n_features, view.resp is not None))
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return "" if ctx is None else ctx.session_id
 
 
 def _label_agreement(n_features: int, data: LoadedData, view: engine.StepView) -> None:
@@ -542,7 +580,7 @@ def _inspector(n_features: int, data: LoadedData, view: engine.StepView) -> None
     table, latex = figures.point_breakdown(
         engine.point_log_weighted(x, view.params), view.params.weights
     )
-    st.table(figures.style_breakdown_table(table), hide_index=True)
+    st.markdown(figures.breakdown_table_html(table), unsafe_allow_html=True)
     st.latex(latex)
     st.caption(
         "N\u2096(x) = N(x | \u03bc\u2096, \u03a3\u2096), the density of component k at the "

@@ -12,9 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.stats import multivariate_normal
 from streamlit.testing.v1 import AppTest
@@ -55,6 +57,41 @@ def open_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     return at
 
 
+class _TableReader(HTMLParser):
+    """Cells of the HTML tables a page writes (stdlib parser: independent of gmm_app)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def tables(at: AppTest) -> list[pd.DataFrame]:
+    """The tables the page shows: st.table elements and HTML tables written as markdown."""
+    out = [t.value for t in at.table]
+    for m in at.markdown:
+        if f'class="{figures.TABLE_CLASS}"' in m.value:
+            reader = _TableReader()
+            reader.feed(m.value)
+            out.append(pd.DataFrame(reader.rows[1:], columns=reader.rows[0]))
+    return out
+
+
 def unpack_rgb(packed: dict) -> list[str]:
     """``{"packed_rgb", "case"?}`` colours: base64 of N x 3 bytes -> N ``"#rrggbb"`` strings."""
     rgb = np.frombuffer(base64.b64decode(packed["packed_rgb"]), dtype=np.uint8).reshape(-1, 3)
@@ -90,7 +127,7 @@ def texts(at: AppTest) -> list[str]:
     out = [str(e.value) for kind in ("markdown", "caption", "info", "warning", "error", "success")
            for e in at.get(kind)]
     out += [t.value for t in at.get("subheader")]
-    out += [df.value.to_string() for df in at.table]
+    out += [df.to_string() for df in tables(at)]
     return out
 
 
@@ -160,13 +197,13 @@ def test_back_restores_the_previous_state_exactly_and_reset_returns_to_start() -
     click(at, "em2d", "iterate")
     click(at, "em2d", "E")
     before_status, before = status(at), chart(at, "em2d.chart")
-    before_table = at.table[0].value
+    before_table = tables(at)[0]
     click(at, "em2d", "M")
     assert chart(at, "em2d.chart") != before
     click(at, "em2d", "back")
     assert chart(at, "em2d.chart") == before
     assert status(at) == before_status
-    assert at.table[0].value.equals(before_table)
+    assert tables(at)[0].equals(before_table)
 
     click(at, "em2d", "reset")
     assert chart(at, "em2d.chart") == start
@@ -300,7 +337,7 @@ def test_inspecting_a_point_shows_its_e_step_numbers() -> None:
     at.run()
     at.number_input(key="em2d.inspect").set_value(5).run()
     assert not at.exception
-    breakdown = next(t.value for t in at.table if "sum" in list(t.value.get("k", [])))
+    breakdown = next(t for t in tables(at) if "sum" in list(t.get("k", [])))
     assert list(breakdown["k"]) == ["1", "2", "3", "sum"]
     # Independent reference: the same run (gmm_core, seeded), densities from scipy.
     X = datasets.load("blobs", n_samples=200).X
@@ -343,7 +380,7 @@ def test_1d_equal_variance_is_tied() -> None:
     at = open_page("pages/em-1d.py", SMALL_1D)
     at.radio(key="em1d.cov").set_value("tied").run()
     click(at, "em1d", "run")
-    table = at.table[0].value
+    table = tables(at)[0]
     sigmas = set(table["\u03c3"])
     assert len(sigmas) == 1  # one shared sigma
 
@@ -408,7 +445,7 @@ def test_1d_collapse_on_repeated_values_is_explained() -> None:
     assert any("collapsed" in w.value for w in at.warning)
     for text in texts(at):
         assert not NAN.search(text)
-    table = at.table[0].value.to_string()
+    table = tables(at)[0].to_string()
     assert MINUS not in table.split("\n")[1].split()[1]  # weights are never negative
 
 
@@ -503,7 +540,7 @@ def test_a_copied_link_reproduces_the_whole_view() -> None:
     at.run()
     assert not at.exception
     link = at.get("code")[0].value
-    before = (status(at), chart(at, "em2d.chart"), at.table[0].value)
+    before = (status(at), chart(at, "em2d.chart"), tables(at)[0])
     assert link.startswith("/em-2d?")
 
     from urllib.parse import parse_qsl, urlsplit
@@ -513,7 +550,7 @@ def test_a_copied_link_reproduces_the_whole_view() -> None:
     assert not opened.warning
     assert status(opened) == before[0]
     assert chart(opened, "em2d.chart") == before[1]
-    assert opened.table[0].value.equals(before[2])
+    assert tables(opened)[0].equals(before[2])
     assert opened.toggle(key="em2d.contours").value is True
     assert opened.toggle(key="em2d.truth").value is True
     assert opened.select_slider(key="em2d.size").value == "large"

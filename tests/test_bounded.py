@@ -72,6 +72,9 @@ def _caches() -> list[tuple[str, str, ast.expr | None]]:
             for target in targets:
                 if is_dict and target in filled:
                     found.append((f"{module}.{target}", "module dict", None))
+            if (isinstance(value, ast.Call) and ast.unparse(value.func).endswith("BoundedCache")
+                    and value.args and isinstance(value.args[0], ast.Constant)):
+                found.append((str(value.args[0].value), "BoundedCache", None))
     return found
 
 

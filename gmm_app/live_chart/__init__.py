@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,9 @@ import plotly
 import plotly.graph_objects as go
 import streamlit as st
 import streamlit.components.v1 as components
+
+from gmm_app import janitor
+from gmm_app.bounded import MIB, BoundedCache
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 FRONTEND_FILES = ("index.html", "live_chart.js")
@@ -94,6 +97,11 @@ def component_dir(cache_root: Path | None = None) -> Path:
 
 
 _COMPONENT = components.declare_component("live_chart", path=str(component_dir()))
+
+SPECS = BoundedCache("gmm_app.live_chart.specs", max_bytes=96 * MIB)
+"""Figure specs by the caller's ``cache_key`` (see :func:`live_chart`), shared by all
+sessions: a class stepping through the same run builds each half-step's chart once."""
+janitor.register(SPECS.clear)  # released with the visitors' data when the server is idle
 
 SAFE_CONFIG: dict[str, Any] = {
     "showSendToCloud": False,  # plotly.js 4 shows "Share chart..." (upload to Plotly Cloud)
@@ -275,13 +283,20 @@ def decode_spec(spec: str) -> dict[str, Any]:
     return fig
 
 
+def _spec_and_height(fig: go.Figure | Callable[[], go.Figure]) -> tuple[str, int | None]:
+    if not isinstance(fig, go.Figure):
+        fig = fig()
+    height = fig.layout.height
+    return figure_spec(fig), None if height is None else int(height)
+
+
 def export_file_name(name: str) -> str:
     """A safe file-name stem (letters, digits, ``.``, ``_``, ``-``; at most 80 characters)."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(name)).strip(".-_")[:80]
 
 
 def live_chart(
-    fig: go.Figure,
+    fig: go.Figure | Callable[[], go.Figure],
     *,
     key: str,
     config: dict[str, Any] | None = None,
@@ -289,13 +304,15 @@ def live_chart(
     defer: bool = False,
     export_name: str | None = None,
     fit: dict[str, float] | None = None,
+    cache_key: Hashable | None = None,
 ) -> Any:
     """Draw ``fig``; later calls with the same ``key`` update the drawn chart in place.
 
     Parameters
     ----------
-    fig : plotly.graph_objects.Figure
-        The figure (its layout should give ``width`` and ``height`` in pixels).
+    fig : plotly.graph_objects.Figure, or a function without arguments returning one
+        The figure (its layout should give ``width`` and ``height`` in pixels). A function
+        is called only when ``cache_key`` misses the shared cache.
     key : str
         The element's key: keep it stable so the chart is not remounted.
     config : dict, optional
@@ -316,18 +333,26 @@ def live_chart(
         tall as the window leaves below its top, at most ``aspect`` times its width, at
         least ``min`` px, less ``bottom`` px kept free below it. The figure's own width
         and height are then ignored.
+    cache_key : hashable, optional
+        Everything the figure is made from (e.g. the run, the half-step and the display
+        settings): the figure's spec is built once per key and shared by all sessions in
+        :data:`SPECS` (issue 10: a click of one of 30 students on the same run then costs
+        no figure). The caller guarantees that equal keys give equal figures.
 
     Returns
     -------
     dict or None
         The last click's value, as above (None before any click).
     """
-    height = fig.layout.height
+    if cache_key is None:
+        spec, height = _spec_and_height(fig)
+    else:
+        spec, height = SPECS.get_or_compute(cache_key, lambda: _spec_and_height(fig))
     name = export_file_name(key.replace(".", "-") if export_name is None else export_name)
     export = {"filename": name, "formats": list(EXPORT_FORMATS), "scale": EXPORT_SCALE}
     return _COMPONENT(
-        spec=figure_spec(fig),
-        height=None if height is None else int(height),
+        spec=spec,
+        height=height,
         config=safe_config(config),
         export=export if name else None,
         defer=defer,
@@ -336,6 +361,7 @@ def live_chart(
         default=None,
         on_change=on_select,
     )
+
 
 PRELOAD_KEY = "live_chart_preload"
 """Key of the hidden chart frame that loads plotly.js early (:func:`preload_plotly`)."""
