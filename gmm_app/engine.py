@@ -295,10 +295,17 @@ def extend_run(data: LoadedData, settings: Settings, outcome: RunOutcome,
     end of what is computed adds :data:`RUN_STEP_ITERATIONS` within
     :data:`RUN_CLICK_BUDGET_S`. Otherwise ``outcome`` is returned as it is.
     """
-    history = outcome.history
-    if outcome.complete or history is None:
+    if outcome.complete or outcome.history is None:
         return outcome
     spec = settings.run_spec(data.key)
+    # A fragment's rerun gets the outcome its page run had: take what is computed by now.
+    latest = _RUNS.get_or_compute(spec, _Run).outcome
+    if latest is not None and latest.history is not None and (
+            len(latest.history.steps) > len(outcome.history.steps)):
+        outcome = latest
+    history = outcome.history
+    if outcome.complete:
+        return outcome
     if action == "run":
         return _advance(spec, data.X, spec.max_iter, RUN_TO_END_BUDGET_S)
     if cursor + LOOKAHEAD_HALF_STEPS >= len(history.steps) - 1:
@@ -307,7 +314,6 @@ def extend_run(data: LoadedData, settings: Settings, outcome: RunOutcome,
                       (cursor + LOOKAHEAD_HALF_STEPS) // 2 + 1)
         return _advance(spec, data.X, through, RUN_CLICK_BUDGET_S)
     return outcome
-
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,22 @@ def test_the_computed_end_of_a_run_is_not_called_its_end(whole) -> None:
     assert words.startswith("Still computing: EM has run 4 iteration(s) of at most 300")
     assert "at most 8 s" in words
     assert computed_so_far(part, 300).startswith("Computed so far: 4 iteration(s)")
+
+
+def test_a_fragment_rerun_sees_what_is_computed_by_now(tiny_segments, whole) -> None:
+    # A fragment reruns with the outcome of its page's last full run; the run may have been
+    # computed further since (by this session or another): the stepper gets the longer one.
+    from gmm_app.data import load_data
+    from gmm_app.declared import STEPPER_PAGE, Settings
+
+    settings = Settings.defaults(STEPPER_PAGE[2], "old_faithful").replace(
+        n_components=2, seed=0, init_method="random_from_data")
+    data = load_data(settings, None)
+    spec = settings.run_spec(data.key)
+    stale = engine.RunOutcome(_cut(whole, 3), None, 300)
+    run = engine._RUNS.get_or_compute(spec, engine._Run)
+    run.outcome = engine.RunOutcome(_cut(whole, 10), None, 300)
+    got = engine.extend_run(data, settings, stale, None, 0)
+    assert got.history.n_iter == 10
+    run.outcome = engine.RunOutcome(whole, None, 300)
+    assert engine.extend_run(data, settings, stale, "E", 0).complete
