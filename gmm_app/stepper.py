@@ -17,10 +17,11 @@ No mathematics here: numbers come from :mod:`gmm_core` through
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 
+import numpy as np
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 from gmm_app import (
     agreement,
@@ -437,11 +438,11 @@ def _main_chart(
     presenter = bool(state.view_value(n_features, "presenter"))
     predicting = bool(state.view_value(n_features, "predict"))
     # Everything the figure is made from (issue 10: the spec is built once per key and
-    # shared by the sessions on the same run). The predict overlay is the session's own;
-    # uploaded data's labels and column names are not in its key: those figures are
-    # shared only within the session.
+    # shared by the sessions on the same run). The predict overlay is the session's own.
+    # An upload's key is a hash of its numbers only: its column names and labels, also
+    # drawn, are added, so that a figure is shared only by sessions with the same content.
     cache_key = None if predicting or run_key is None else (
-        "main", n_features, run_key, data.key if data.trusted else _session_id(), cursor,
+        "main", n_features, run_key, data.key if data.trusted else _drawn_identity(data), cursor,
         len(history.steps), history.collapse is not None,  # type: ignore[attr-defined]
         inspected, show_density, show_truth, label_shapes, point_size, size, presenter)
 
@@ -509,9 +510,11 @@ def _main_chart(
     st.caption(_chart_legend(n_features, view.resp is not None))
 
 
-def _session_id() -> str:
-    ctx = get_script_run_ctx()
-    return "" if ctx is None else ctx.session_id
+def _drawn_identity(data: LoadedData) -> tuple[object, ...]:
+    """What the main chart draws of uploaded data besides its numbers (``data.key``)."""
+    labels = None if data.labels is None else hashlib.blake2b(
+        np.ascontiguousarray(data.labels).tobytes(), digest_size=16).hexdigest()
+    return (data.key, tuple(data.feature_names), labels)
 
 
 def _label_agreement(n_features: int, data: LoadedData, view: engine.StepView) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from streamlit.testing.v1 import AppTest
 
 from gmm_app import figures, geometry
 from gmm_app.bounded import BoundedCache
@@ -177,3 +178,43 @@ def test_table_html_escapes_cells_and_bolds_the_sum_row() -> None:
     assert [c for c, _ in rows[1]] == ["1", "<script>x</script>"]
     assert [c for c, _ in rows[2]] == ["sum", "1 & 2"]
     assert all("font-weight:bold" in s for _, s in rows[2])
+
+
+def _use_upload(text: str, label: str | None) -> AppTest:
+    """One session: paste ``text`` on /your-data, pick the label column, use it on /em-2d."""
+    from tests.test_app_your_data import ok, open_your_data, paste, selectbox, use_this_data
+
+    at = paste(open_your_data(), text)
+    if label is not None:
+        ok(selectbox(at, "Label column (optional)").set_value(label).run())
+    return use_this_data(at, "EM in 2-D")
+
+
+def test_a_cached_chart_is_shared_only_by_uploads_with_the_same_drawn_content() -> None:
+    """The main chart's spec is shared between sessions on the same run (issue 10), and an
+    upload's run is keyed by its numbers only: two uploads with the same numbers but other
+    column names and labels must still each draw their own names and label shapes."""
+    from tests.test_app_pages import chart
+
+    rng = np.random.default_rng(5)
+    xy = rng.normal(size=(120, 2)) + np.repeat([[0.0, 0.0], [4.0, 4.0]], 60, axis=0)
+    rows = "\n".join(f"{a:.4f},{b:.4f}" for a, b in xy)
+    labels_a = ["p" if i % 2 else "q" for i in range(120)]
+    labels_b = ["p" if i < 60 else "q" for i in range(120)]
+    text_a = "alpha,beta,tag\n" + "\n".join(
+        f"{r},{t}" for r, t in zip(rows.split("\n"), labels_a, strict=True))
+    text_b = "gamma,delta,tag\n" + "\n".join(
+        f"{r},{t}" for r, t in zip(rows.split("\n"), labels_b, strict=True))
+    figs = []
+    for text in (text_a, text_b, text_a):
+        at = _use_upload(text, "tag")  # label shapes are on by default
+        assert at.toggle(key="em2d.shapes").value
+        figs.append(chart(at, "em2d.chart"))
+    titles = [(f["layout"]["xaxis"]["title"]["text"], f["layout"]["yaxis"]["title"]["text"])
+              for f in figs]
+    assert titles == [("alpha", "beta"), ("gamma", "delta"), ("alpha", "beta")]
+    symbols = [f["data"][figures.TRACE_POINTS]["marker"]["symbol"] for f in figs]
+    assert symbols[0] == symbols[2]
+    assert symbols[0] != symbols[1]
+    assert len(set(symbols[1][:60])) == 1  # b: the first 60 rows share a label
+    assert len(set(symbols[0][:2])) == 2  # a: labels alternate
