@@ -77,15 +77,15 @@ def render_controls(page: state.PageRef) -> None:
         with st.popover(f"Play speed: {speed:g}/s", width="content"):
             setting_widget(page, "play_speed")
         st.caption(KEYS_HINT, width="content")
+        render_keyboard(page)
 
 
-def render_keyboard(page: state.PageRef, phases: Sequence[str], cursor: int) -> None:
-    """The keys of the stepper (inside its fragment, so → follows the next half-step)."""
+def render_keyboard(page: state.PageRef) -> None:
+    """The keys of the stepper. Drawn outside the stepper's fragment, with bindings that never
+    change (→ presses whichever of E-step / M-step is highlighted): a click does not redraw
+    the component (issue 11: every element of the fragment is redrawn on each click)."""
     k = state.keys(page)
-    keyboard.keyboard(
-        keyboard.stepper_bindings(k.button, keyboard.next_half_step(phases, cursor)),
-        key=k.widget("keyboard"),
-    )
+    keyboard.keyboard(keyboard.stepper_bindings(k.button), key=k.widget("keyboard"))
 
 
 # --------------------------------------------------------------------------- presenter view

@@ -51,6 +51,14 @@ def test_bindings_press_the_stepper_buttons() -> None:
     assert [row[0] for row in keyboard.HELP_ROWS][:2] == ["E", "M"]
 
 
+def test_forward_key_is_bound_to_both_half_steps_and_prefers_the_highlighted_one() -> None:
+    # The bindings the page draws once: they must not depend on the shown half-step.
+    bindings = keyboard.stepper_bindings(lambda a: f"em2d.button.{a}")
+    assert bindings["ArrowRight"] == ["st-key-em2d-button-E", "st-key-em2d-button-M"]
+    assert "ArrowRight" in keyboard.PREFER_PRIMARY
+    assert bindings["e"] == ["st-key-em2d-button-E"]
+
+
 @pytest.mark.parametrize("page", ["em1d", "em2d"])
 def test_teaching_settings_are_declared_and_carried_by_links(page: str) -> None:
     for name in ("play_speed", "presenter", "predict"):

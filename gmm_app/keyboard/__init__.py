@@ -56,15 +56,18 @@ def next_half_step(phases: Sequence[str], cursor: int) -> str:
     return "M" if phases[cursor] == "E" else "E"
 
 
-def stepper_bindings(button_key: Any, next_action: str) -> dict[str, list[str]]:
+def stepper_bindings(button_key: Any, next_action: str | None = None) -> dict[str, list[str]]:
     """Key -> CSS classes of the buttons it presses (the first one present is pressed).
 
     Parameters
     ----------
     button_key : callable(str) -> str
         The session key of a stepper button by action (``state.keys(page).button``).
-    next_action : {"E", "M"}
-        What "forward one half-step" does now (:func:`next_half_step`).
+    next_action : {"E", "M"}, optional
+        What "forward one half-step" does now (:func:`next_half_step`). Without it, → is
+        bound to both the E-step and the M-step button and presses the highlighted one
+        (see :data:`PREFER_PRIMARY`): the bindings then never change, so the component
+        is drawn once per page instead of on every click.
     """
     def cls(*actions: str) -> list[str]:
         return [element_class(button_key(action)) for action in actions]
@@ -72,14 +75,19 @@ def stepper_bindings(button_key: Any, next_action: str) -> dict[str, list[str]]:
     return {
         "e": cls("E"),
         "m": cls("M"),
-        "ArrowRight": cls(next_action),
+        "ArrowRight": cls(next_action) if next_action else cls("E", "M"),
         "ArrowLeft": cls("back"),
         "Space": cls("play", "pause"),
         "r": cls("reset"),
     }
 
 
-def keyboard(bindings: Mapping[str, Sequence[str]], *, key: str) -> None:
+PREFER_PRIMARY: tuple[str, ...] = ("ArrowRight",)
+"""Keys that press the highlighted (primary) one of their buttons, if one is highlighted."""
+
+
+def keyboard(bindings: Mapping[str, Sequence[str]], *, key: str,
+             prefer_primary: Sequence[str] = PREFER_PRIMARY) -> None:
     """Listen for the keys of ``bindings`` on the whole page (the component draws nothing).
 
     Parameters
@@ -89,12 +97,16 @@ def keyboard(bindings: Mapping[str, Sequence[str]], *, key: str) -> None:
         letters in lower case) -> CSS classes of the elements whose button it clicks.
     key : str
         The component's key (stable, so the iframe is kept across reruns).
+    prefer_primary : sequence of str
+        Keys that press the first of their buttons drawn as primary (highlighted), else
+        the first one present.
     """
     # The component draws nothing: its element takes no room (its script still runs).
     st.html(f"<style>.{element_class(key)} {{ display: none; }}</style>")
     _COMPONENT(
         bindings={k: list(v) for k, v in bindings.items()},
         help=[list(row) for row in HELP_ROWS],
+        prefer_primary=list(prefer_primary),
         key=key,
         default=None,
     )

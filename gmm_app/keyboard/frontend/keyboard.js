@@ -29,12 +29,17 @@
     return event.key.length === 1 ? event.key.toLowerCase() : event.key;
   };
 
-  const findButton = (classes) => {
+  let preferPrimary = [];
+  const findButton = (classes, primaryFirst) => {
+    const buttons = [];
     for (const name of classes || []) {
       const button = doc.querySelector("." + CSS.escape(name) + " button");
-      if (button && !button.disabled) return button;
+      if (button && !button.disabled) buttons.push(button);
     }
-    return null;
+    // "Forward one half-step": the highlighted button (Streamlit's primary kind).
+    const primary = primaryFirst
+      ? buttons.find((b) => b.getAttribute("data-testid") === "stBaseButton-primary") : null;
+    return primary || buttons[0] || null;
   };
 
   const closeHelp = () => {
@@ -104,7 +109,7 @@
     event.preventDefault();
     event.stopPropagation();
     if (event.repeat && name === "Space") return;
-    const button = findButton(classes);
+    const button = findButton(classes, preferPrimary.includes(name));
     if (button) button.click();
   };
   // A focused button would also "click" itself on Space's keyup.
@@ -152,6 +157,7 @@
     if (!message || message.type !== "streamlit:render") return;
     bindings = (message.args && message.args.bindings) || {};
     helpRows = (message.args && message.args.help) || [];
+    preferPrimary = (message.args && message.args.prefer_primary) || [];
     install();
   });
   setInterval(install, 1000);  // charts drawn later get their own iframes
