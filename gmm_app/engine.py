@@ -139,6 +139,12 @@ GAVE_UP_LOG = "A large EM run gave up its turn: its session stopped"
 STOPPED_LOG = "An EM run stopped computing: its session stopped or reran"
 """Logged (level info) when a run being computed stops because its visitor left or reran."""
 COMPUTING = "Computing the EM run\u2026"
+WAITING = (
+    "This run is large (N \u00d7 K \u00d7 iterations above "
+    f"{HEAVY_RUN_WORK:,}), so it waits for its turn: the server computes one large run at a "
+    "time, so that everyone's clicks stay quick. For a quicker start, lower the number of "
+    "points or K."
+)
 
 
 def stop_requested() -> bool:
@@ -169,7 +175,13 @@ def _heavy_slot(work: int) -> Iterator[None]:
     if work <= HEAVY_RUN_WORK:
         yield
         return
-    _acquire(_HEAVY_SLOTS, work)
+    if not _HEAVY_SLOTS.acquire(blocking=False):
+        note = st.empty()
+        note.info(WAITING, icon=":material/hourglass_top:")
+        try:
+            _acquire(_HEAVY_SLOTS, work)
+        finally:
+            note.empty()
     try:
         yield
     finally:

@@ -123,7 +123,9 @@ def test_a_waiting_run_stops_when_its_tab_closes(browser: Any, fresh_server: Any
             second.page.goto(fresh_server.url(LARGE.format(seed=2)),
                              wait_until="domcontentloaded")
             second.page.get_by_text(SPINNER).first.wait_for(timeout=60_000)
-            time.sleep(1.0)  # its run now waits for the slot
+            # Its run waits for the slot, and the page says so.
+            second.page.get_by_text("so it waits for its turn").first.wait_for(timeout=30_000)
+            time.sleep(1.0)
         # The second context is closed: its session stops and its run gives up its turn.
         assert _wait_for_log(fresh_server, GAVE_UP_LOG, 20.0), fresh_server.output()[-3000:]
         app_server_lib.wait_for_idle(first.page, 180_000)  # the first run starts and shows
