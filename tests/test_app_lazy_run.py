@@ -139,3 +139,15 @@ def test_a_fragment_rerun_sees_what_is_computed_by_now(tiny_segments, whole) -> 
     assert got.history.n_iter == 10
     run.outcome = engine.RunOutcome(whole, None, 300)
     assert engine.extend_run(data, settings, stale, "E", 0).complete
+
+
+def test_the_model_pages_stop_on_the_same_hook(monkeypatch) -> None:
+    # The choose-K sweep stops between models when its session stops or reruns.
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from gmm_app import models
+
+    monkeypatch.setattr(models, "stop_requested", lambda: True)
+    X = datasets.load("old_faithful").X
+    with pytest.raises(StopException):
+        models.sweep("old_faithful-stop-test", X, 2, 1, 0)
