@@ -9,25 +9,32 @@ gives the server's own threads the CPU first, and a run can be stopped at once, 
 an initialisation that has no stop hook, by ending the process (a new one starts when the
 next large run needs it).
 
-The worker imports only numpy and :mod:`gmm_core` (not Streamlit). Jobs travel over a pipe:
-plain values in, an :class:`gmm_core.EMHistory` (parameters only) or an error sentence out.
+The worker imports only numpy and :mod:`gmm_core` (not Streamlit). Jobs travel pickled over
+its stdin and stdout: plain values in, an :class:`gmm_core.EMHistory` (parameters only) or an
+error sentence out; SIGUSR1 asks the job to stop at its next iteration.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import select
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 WORKER_NICE = 10
 """How much lower the worker's scheduling priority is than the server's (0..19)."""
-STOP_GRACE_S = 1.0
+STOP_GRACE_S = 2.0
 """After a stop is asked, the worker has this long to stop by itself (one iteration) before
 it is ended."""
 
@@ -57,6 +64,8 @@ class Job:
 def compute(job: Job, stop: Callable[[], bool]) -> Any:
     """Run ``job`` (in whatever process calls it): an EMHistory, or a ``str`` saying why EM
     could not start. ``stop()`` is asked once per iteration, with the piece's own budget."""
+    import numpy as np  # here: the worker installs its signal handler before any import
+
     from gmm_core import initialize, run_em
 
     deadline = time.monotonic() + job.seconds
@@ -89,72 +98,102 @@ def compute(job: Job, stop: Callable[[], bool]) -> Any:
         return f"EM could not start: {err}"
 
 
-def _serve(conn: Any, cancel: Any) -> None:  # pragma: no cover - runs in the worker process
-    """The worker's loop: one job at a time from ``conn``; ``cancel`` set = stop the job."""
+def _serve() -> None:  # pragma: no cover - runs in the worker process
+    """The worker's loop: one pickled job at a time on stdin, its result pickled on stdout;
+    SIGUSR1 asks the job being computed to stop (at its next iteration)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: stop.set())
     try:
         os.nice(WORKER_NICE)
     except OSError:
         pass
+    jobs, results = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the results
     while True:
         try:
-            job = conn.recv()
+            job = pickle.load(jobs)
         except EOFError:  # the server went away
             return
+        stop.clear()
         try:
-            result = compute(job, cancel.is_set)
+            result = compute(job, stop.is_set)
         except Exception as err:  # e.g. MemoryError: said on the page, the worker lives on
             result = f"EM could not run: {type(err).__name__}: {err}"
-        conn.send(result)
+        pickle.dump(result, results, protocol=pickle.HIGHEST_PROTOCOL)
+        results.flush()
 
 
 class Stopped(Exception):
-    """The job was stopped by its caller (its session went away) before it ended."""
+    """The job was stopped by its caller (its session went away) before it ended; its
+    argument is the part computed (an EMHistory), or None if the worker had to be ended."""
 
 
 class Worker:
     """One worker process, started on first use and again after it was ended; one job at a
-    time (callers hold a slot: ``HEAVY_RUN_SLOTS`` is 1)."""
+    time (callers hold a slot: ``HEAVY_RUN_SLOTS`` is 1).
+
+    The worker is a fresh interpreter (``python -m gmm_app.em_worker``), not a
+    ``multiprocessing`` child: Streamlit installs each page script as ``__main__`` while it
+    runs, and a spawned ``multiprocessing`` child would run that page again on start.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._process: Any = None
-        self._conn: Any = None
-        self._cancel: Any = None
+        self._process: subprocess.Popen | None = None
 
-    def _ensure(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            return
-        ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._cancel = ctx.Event()
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, self._cancel), daemon=True,
-                                    name="gmm-em-worker")
-        self._process.start()
-        child.close()
+    def _ensure(self) -> subprocess.Popen:
+        if self._process is not None and self._process.poll() is None:
+            return self._process
+        root = str(Path(__file__).resolve().parents[1])  # the folder holding gmm_app
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH"))
+                                             if p)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "gmm_app.em_worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, env=env, cwd=root,
+        )
+        return self._process
 
     @property
     def pid(self) -> int | None:
-        """The worker's process id (None before the first large run)."""
+        """The worker's process id (None when there is none)."""
         return None if self._process is None else self._process.pid
 
     def run(self, job: Job, stop_requested: Callable[[], bool]) -> Any:
         """``compute(job)`` in the worker; polls ``stop_requested()`` every 0.1 s and on True
         stops the job (ending the worker if it does not stop within :data:`STOP_GRACE_S`),
-        then raises :class:`Stopped` with the part computed (or None) as its argument."""
+        then raises :class:`Stopped`."""
         with self._lock:
-            self._ensure()
-            self._cancel.clear()
-            self._conn.send(job)
-            while not self._conn.poll(0.1):
-                if not self._process.is_alive():
+            process = self._ensure()
+            try:
+                pickle.dump(job, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)  # type: ignore[arg-type]
+                process.stdin.flush()  # type: ignore[union-attr]
+            except BrokenPipeError:
+                self._end()
+                raise RuntimeError("the EM worker process ended unexpectedly") from None
+            while not _readable(process.stdout, 0.1):
+                if process.poll() is not None:
+                    self._end()
                     raise RuntimeError("the EM worker process ended unexpectedly")
                 if stop_requested():
-                    self._cancel.set()
-                    if self._conn.poll(STOP_GRACE_S):
-                        raise Stopped(self._conn.recv())
+                    process.send_signal(signal.SIGUSR1)
+                    if _readable(process.stdout, STOP_GRACE_S):
+                        try:
+                            part = pickle.load(process.stdout)  # type: ignore[arg-type]
+                        except EOFError:  # the signal came before its handler: it ended
+                            part = None
+                            self._end()
+                        raise Stopped(part)
                     self._end()
                     raise Stopped(None)
-            return self._conn.recv()
+            return self._receive(process)
+
+    def _receive(self, process: subprocess.Popen) -> Any:
+        try:
+            return pickle.load(process.stdout)  # type: ignore[arg-type]
+        except EOFError:
+            self._end()
+            raise RuntimeError("the EM worker process ended unexpectedly") from None
 
     def end(self) -> None:
         """End the idle worker process (its memory returns; a new one starts for the next
@@ -167,9 +206,20 @@ class Worker:
 
     def _end(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.is_alive():
+        if process is None:
+            return
+        if process.poll() is None:
             process.kill()
-            process.join(5)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        process.wait(5)
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def _readable(stream: Any, timeout: float) -> bool:
+    """True when ``stream`` has data to read (or its end) within ``timeout`` seconds."""
+    return bool(select.select([stream], [], [], timeout)[0])
+
+
+if __name__ == "__main__":  # pragma: no cover - the worker process
+    _serve()

@@ -3,6 +3,7 @@ stop asked by the caller ends its job at once. Oracle: ``gmm_core.run_em`` in th
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -44,6 +45,23 @@ def test_a_start_that_cannot_be_made_is_a_sentence(worker) -> None:
     got = worker.run(_job(X, k=3), lambda: False)
     assert isinstance(got, str)
     assert got.startswith("EM could not start:")
+
+
+def test_a_stop_returns_the_part_computed(worker) -> None:
+    # Short iterations (~5 ms; 1,000 of them take seconds): it stops by itself in the grace.
+    X = datasets.load("blobs", n_samples=50_000, n_clusters=5, separation=0.0).X
+    job = em_worker.Job(X, 5, "random_from_data", 0, (), "full", 1e-6, 1e-12, 1000, "aitken",
+                        None, 10**6, 60.0)
+    asked = time.monotonic()
+    with pytest.raises(em_worker.Stopped) as stopped:
+        worker.run(job, lambda: time.monotonic() - asked > 2.0)
+    part = stopped.value.args[0]
+    assert part is not None
+    assert part.stop_reason == "stopped"
+    # It goes on from there (the worker lives on).
+    more = worker.run(dataclasses.replace(job, before=part, iterations=1), lambda: False)
+    assert more.n_iter == part.n_iter + 1
+    np.testing.assert_array_equal(more.log_likelihoods[: len(part)], part.log_likelihoods)
 
 
 def test_a_stop_ends_the_job_within_the_grace_time(worker) -> None:
