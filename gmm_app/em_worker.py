@@ -32,6 +32,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
+AVAILABLE = os.name == "posix" and hasattr(signal, "SIGUSR1")
+"""The worker needs POSIX pipes with select() and SIGUSR1; elsewhere large runs compute in
+the server's process (with the same stop hook)."""
 WORKER_NICE = 10
 """How much lower the worker's scheduling priority is than the server's (0..19)."""
 STOP_GRACE_S = 2.0

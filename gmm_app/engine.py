@@ -274,7 +274,7 @@ def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float) -> RunO
             done = 0 if before is None else before.n_iter
             with _heavy_slot(work):
                 outcome = _compute(spec, X, before, max(through - done, 1), seconds,
-                                   heavy=work > HEAVY_RUN_WORK)
+                                   heavy=work > HEAVY_RUN_WORK and em_worker.AVAILABLE)
             run.outcome = outcome
             _RUNS.put(spec, run, _history_bytes(outcome.history))
             return outcome
