@@ -1,7 +1,7 @@
 """The Streamlit pages, driven headless with ``streamlit.testing.v1.AppTest``.
 
 Charts are ``live_chart`` components: the figure is read from the element's
-protobuf (the ``spec`` argument in ``json.loads(el.proto.json_args)``). Plotly 7
+protobuf (the ``spec`` argument, see :func:`spec_argument`). Plotly 7
 writes numeric arrays as base64 ``{"dtype", "bdata"}``, and long colour lists
 travel packed as ``{"packed_rgb": base64 of N x 3 bytes}``; both are decoded here
 with numpy. Data sets are kept small (``d.n_samples``) so the runs stay quick.
@@ -99,11 +99,20 @@ def unpack_rgb(packed: dict) -> list[str]:
     return [h.upper() for h in hexes] if packed.get("case") == "upper" else hexes
 
 
+def spec_argument(proto: object) -> str:
+    """The ``spec`` argument of a chart component element: a bytes argument (UTF-8 JSON), or
+    a string in the element's JSON arguments."""
+    for arg in proto.special_args:  # type: ignore[attr-defined]
+        if arg.key == "spec":
+            return arg.bytes.decode("utf-8")
+    return json.loads(proto.json_args)["spec"]  # type: ignore[attr-defined]
+
+
 def chart(at: AppTest, key: str) -> dict:
     """The figure JSON of the chart component with the given key (colours unpacked)."""
     for el in at.get("component_instance"):
         if el.proto.id.endswith(f"-{key}"):
-            fig = json.loads(json.loads(el.proto.json_args)["spec"])
+            fig = json.loads(spec_argument(el.proto))
             for trace in fig["data"]:
                 colour = trace.get("marker", {}).get("color")
                 if isinstance(colour, dict):

@@ -33,6 +33,7 @@ from gmm_app import figures, state, your_data
 from gmm_app.data import LoadedData
 from gmm_app.upload import UploadError, parse_table, parse_text
 from gmm_core import initialize, run_em
+from tests.test_app_pages import spec_argument
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -74,7 +75,7 @@ def chart(at: AppTest, key: str) -> dict:
             return json.loads(el.proto.spec)
     for el in at.get("component_instance"):
         if el.proto.id.endswith(f"-{key}"):
-            return json.loads(json.loads(el.proto.json_args)["spec"])
+            return json.loads(spec_argument(el.proto))
     raise AssertionError(f"no chart with key {key}")
 
 

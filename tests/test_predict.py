@@ -14,6 +14,7 @@ from hypothesis.extra.numpy import arrays
 from streamlit.testing.v1 import AppTest
 
 from gmm_app import predict
+from tests.test_app_pages import spec_argument
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_2D = {"dataset": "blobs", "d.n_samples": "200", "K": "3", "seed": "0", "predict": "1"}
@@ -70,7 +71,7 @@ def _chart_means(at: AppTest) -> np.ndarray:
 
     for el in at.get("component_instance"):
         if el.proto.id.endswith("-em2d.chart"):
-            fig = json.loads(json.loads(el.proto.json_args)["spec"])
+            fig = json.loads(spec_argument(el.proto))
             trace = next(t for t in fig["data"] if t.get("name") == "means")
             xs, ys = (np.frombuffer(base64.b64decode(trace[a]["bdata"]), dtype=trace[a]["dtype"])
                       if isinstance(trace[a], dict) else np.array(trace[a]) for a in ("x", "y"))

@@ -250,6 +250,11 @@
       return;
     }
     if (args) setExport(args.export);
+    // The spec arrives as bytes (UTF-8 JSON: Streamlit passes bytes arguments as they are,
+    // without JSON-encoding the string a second time); a string is accepted too.
+    if (args && args.spec instanceof Uint8Array) {
+      args = Object.assign({}, args, { spec: new TextDecoder().decode(args.spec) });
+    }
     if (!args || typeof args.spec !== "string" || args.spec === lastSpec) return;
     lastSpec = args.spec;
     // Reserve the chart's height at once: the page does not jump when plotly.js has loaded.
