@@ -50,12 +50,13 @@ How the numbers are computed, and why
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from scipy.special import logsumexp
@@ -89,6 +90,7 @@ StopReason = Literal["converged", "max_iter", "collapse", "stopped"]
 ConvergenceRule = Literal["aitken", "loglik_change"]
 CONVERGENCE_RULES: tuple[str, ...] = ("aitken", "loglik_change")
 CollapseReason = Literal["singular_covariance", "empty_component", "non_finite"]
+_T = TypeVar("_T")
 
 
 # ---------------------------------------------------------------------------
@@ -276,32 +278,42 @@ class _LogDensity:
       same as forming ``x - mu`` first. The M-step then accumulates the
       moments of ``y`` (see :func:`_params_from_moments`), which do not cancel.
 
+    Rows are evaluated in the order ``order``: the expanded components first,
+    the narrow ones last, so that each kind fills one block of rows.
+
     Attributes
     ----------
     centre : ndarray, shape (D,)
         Point subtracted from the data before forming features.
-    coef : ndarray, shape (K, F)
-        Coefficients ``W`` with ``log pi_k N(x | k) = W[k] @ features(x - centre)``.
+    order : ndarray of int, shape (K,)
+        The component of each row: ``order[:W]`` expanded, ``order[W:]`` narrow.
+    coef : ndarray, shape (W, F)
+        Coefficients with ``log pi_k N(x | k) = coef[r] @ features(x - centre)``
+        for ``k = order[r]``.
     const : ndarray, shape (K,)
-        :math:`\\log\\pi_k - \\tfrac12 (D \\log 2\\pi + \\log|\\Sigma_k|)`.
-    narrow : ndarray of int, shape (E,)
-        Components evaluated whitened.
-    whiten : ndarray, shape (E * D, 1 + D)
-        ``[-L_k^{-1} mu_k, L_k^{-1}]`` of the narrow components, stacked:
-        ``whiten @ phi[:1 + D]`` gives their ``y`` (E blocks of D rows).
+        :math:`\\log\\pi_k - \\tfrac12 (D \\log 2\\pi + \\log|\\Sigma_k|)`, by row.
+    whiten : ndarray, shape (D * E, 1 + D)
+        ``[-L_k^{-1} mu_k, L_k^{-1}]`` of the narrow components, coordinate by
+        coordinate: ``(whiten @ phi[:1 + D]).reshape(D, E, c)[i, j]`` is
+        coordinate ``i`` of ``y`` for the narrow component ``order[W + j]``.
     means_c : ndarray, shape (K, D)
-        Means relative to ``centre``.
+        Means relative to ``centre`` (components in their own order).
     chol : ndarray, shape (K, D, D)
         :math:`L_k` (maps whitened moments back).
     """
 
     centre: np.ndarray
+    order: np.ndarray
     coef: np.ndarray
     const: np.ndarray
-    narrow: np.ndarray
     whiten: np.ndarray
     means_c: np.ndarray
     chol: np.ndarray
+
+    @property
+    def narrow(self) -> np.ndarray:
+        """The narrow (whitened) components, shape (E,), in row order."""
+        return self.order[self.coef.shape[0] :]
 
     @classmethod
     def build(
@@ -318,22 +330,13 @@ class _LogDensity:
         N points in chunks of ``step``; components whose one-pass moments would
         lose digits (see :func:`_cancelled`) are then narrow as well.
         """
-        k, d = params.n_components, params.n_features
+        d = params.n_features
         chol, log_det = _cholesky(params.covariances)
         chol_inv = np.linalg.inv(chol)
-        precision = np.swapaxes(chol_inv, 1, 2) @ chol_inv  # (K, D, D) = Sigma_k^-1
         means_c = params.means - centre
         with np.errstate(divide="ignore"):
             log_w = np.log(params.weights)
         const = log_w - 0.5 * (d * _LOG_2PI + log_det)
-
-        # -1/2 (x - mu)^T P (x - mu) = -1/2 x^T P x + (P mu)^T x - 1/2 mu^T P mu
-        p_mu = (precision @ means_c[:, :, None])[:, :, 0]
-        iu, ju = _triu(d)
-        coef = np.empty((k, 1 + d + iu.size))
-        coef[:, 0] = const - 0.5 * (means_c * p_mu).sum(axis=1)
-        coef[:, 1 : d + 1] = p_mu
-        coef[:, d + 1 :] = -0.5 * precision[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
 
         # 1 / (smallest variance) = |P|_2 <= |L^-1|_F^2: a bound from the factor at hand
         # (an SVD or eigvalsh per iteration would cost more than the few components it
@@ -349,11 +352,23 @@ class _LogDensity:
                 _sum_rounding(*moments_of) * second.max(axis=1) * inv_var
                 > _CANCELLATION_LIMIT / 10
             )
-        ks = np.flatnonzero(narrow)
-        whiten = np.concatenate(
-            [-(chol_inv[ks] @ means_c[ks, :, None]), chol_inv[ks]], axis=2
-        ).reshape(ks.size * d, d + 1)
-        return cls(centre, coef, const, ks, whiten, means_c, chol)
+        wide, ks = np.flatnonzero(~narrow), np.flatnonzero(narrow)
+
+        # Expanded: -1/2 (x - mu)^T P (x - mu) = -1/2 x^T P x + (P mu)^T x - 1/2 mu^T P mu
+        inv_w = chol_inv[wide]
+        precision = np.swapaxes(inv_w, 1, 2) @ inv_w  # Sigma_k^-1
+        p_mu = (precision @ means_c[wide, :, None])[:, :, 0]
+        iu, ju = _triu(d)
+        coef = np.empty((wide.size, 1 + d + iu.size))
+        coef[:, 0] = const[wide] - 0.5 * (means_c[wide] * p_mu).sum(axis=1)
+        coef[:, 1 : d + 1] = p_mu
+        coef[:, d + 1 :] = -0.5 * precision[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+
+        # Whitened: y = [-L^-1 mu, L^-1] @ (1, x), rows ordered coordinate by coordinate.
+        whiten = np.concatenate([-(chol_inv[ks] @ means_c[ks, :, None]), chol_inv[ks]], axis=2)
+        whiten = np.swapaxes(whiten, 0, 1).reshape(d * ks.size, d + 1)
+        order = np.concatenate([wide, ks])
+        return cls(centre, order, coef, const[order], whiten, means_c, chol)
 
     def weighted_log_prob(
         self,
@@ -361,7 +376,7 @@ class _LogDensity:
         out: np.ndarray | None = None,
         psi: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Weighted log densities of a chunk.
+        """Weighted log densities of a chunk, rows in the order ``order``.
 
         Parameters
         ----------
@@ -369,33 +384,37 @@ class _LogDensity:
             Features of the centred points (:func:`_features`).
         out : ndarray, shape (K, c), optional
             Where to write the result (a reused buffer).
-        psi : ndarray, shape (E, D + D(D+1)/2, c), optional
-            If given, receives the whitened points ``y`` of each narrow component
-            and their products ``y_i y_j``: the features of its M-step moments.
+        psi : ndarray, shape (D + D(D+1)/2, E, c), optional
+            If given, receives the whitened points ``y`` of the narrow components
+            and their products ``y_i y_j``: the features of their M-step moments.
 
         Returns
         -------
         ndarray, shape (K, c)
-            :math:`\\log \\pi_k + \\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`.
+            :math:`\\log \\pi_k + \\log \\mathcal{N}(x_n \\mid \\mu_k, \\Sigma_k)`
+            for ``k = order[row]``.
         """
-        lp = np.matmul(self.coef, phi, out=out)
-        e = self.narrow.size
+        k, w = self.order.size, self.coef.shape[0]
+        d, c = self.means_c.shape[1], phi.shape[1]
+        lp = np.empty((k, c)) if out is None else out
+        np.matmul(self.coef, phi, out=lp[:w])
+        e = k - w
         if e:
-            d, c = self.means_c.shape[1], phi.shape[1]
-            y = (self.whiten @ phi[: d + 1]).reshape(e, d, c)
+            maha = lp[w:]
             if psi is None:
-                maha = np.square(y, out=y).sum(axis=1)
+                y = (self.whiten @ phi[: d + 1]).reshape(d, e, c)
+                np.add.reduce(np.square(y, out=y), axis=0, out=maha)
             else:
-                psi[:, :d] = y
+                y = psi[:d]
+                np.matmul(self.whiten, phi[: d + 1], out=y.reshape(d * e, c))
                 for m, (i, j) in enumerate(zip(*_triu(d), strict=True)):
-                    np.multiply(y[:, i], y[:, j], out=psi[:, d + m])
-                squares = d + _diag_positions(d)
-                maha = psi[:, squares[0]].copy()
+                    np.multiply(y[i], y[j], out=psi[d + m])
+                squares = d + _diag_positions(d)  # the rows y_i^2
+                np.copyto(maha, psi[squares[0]])
                 for m in squares[1:]:
-                    maha += psi[:, m]
+                    maha += psi[m]
             maha *= -0.5
-            maha += self.const[self.narrow, None]
-            lp[self.narrow] = maha
+            maha += self.const[w:, None]
         return lp
 
 
@@ -440,7 +459,7 @@ def _weighted_log_prob(X: np.ndarray, params: GMMParams) -> np.ndarray:
     step = _chunk_step(n, k)
     for start in range(0, n, step):
         XcT = _centred_chunk(X, start, step, centre)
-        out[start : start + step] = dens.weighted_log_prob(_features(XcT)).T
+        out[start : start + step, dens.order] = dens.weighted_log_prob(_features(XcT)).T
     return out
 
 
@@ -599,12 +618,17 @@ def e_step(X: np.ndarray, params: GMMParams) -> tuple[np.ndarray, float]:
     total = 0.0
     step = _chunk_step(n, k)
     lp_buf = np.empty(k * min(step, n))  # reused: fresh arrays would cost page faults
+    direct = bool(np.all(dens.order == np.arange(k)))  # rows already in component order
     for start in range(0, n, step):
         XcT = _centred_chunk(X, start, step, centre)
         c = XcT.shape[1]
         lp = dens.weighted_log_prob(_features(XcT), out=lp_buf[: k * c].reshape(k, c))
         # float64 exponentials: these responsibilities are returned to the caller.
-        total += _normalise(lp, single=False, out=resp_t[:, start : start + c])
+        if direct:
+            total += _normalise(lp, single=False, out=resp_t[:, start : start + c])
+        else:
+            total += _normalise(lp, single=False)
+            resp_t[dens.order, start : start + c] = lp
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
     return resp_t.T, total
@@ -729,8 +753,8 @@ def _sum_rounding(n: float, step: int | None = None) -> float:
     """
     n = max(float(n), 1.0)
     if step is None or step >= n:
-        return _EPS * np.sqrt(n)
-    return _EPS * (np.sqrt(step) + np.sqrt(n / step))
+        return _EPS * math.sqrt(n)
+    return _EPS * (math.sqrt(step) + math.sqrt(n / step))
 
 
 def _cancelled(
@@ -814,11 +838,20 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndar
         raise ComponentCollapseError(
             Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
         )
-    _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
+    _, log_det = _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
     if not np.any(data_variance > 0):
         return  # no spread in the data at all: any positive definite covariance will do
     # A feature without spread keeps its own units (the largest data variance).
     scale = np.where(data_variance > 0, data_variance, data_variance.max())
+    # Cheap sufficient test first: the smallest eigenvalue of a positive definite
+    # matrix is at least det / trace^(D-1) (det = prod of eigenvalues, each at most
+    # the trace); with the determinant from the Cholesky factor this spares the
+    # eigenvalues of healthy components.
+    d = cov.shape[1]
+    trace = (np.diagonal(cov, axis1=1, axis2=2) / scale).sum(axis=1)
+    log_lower = log_det - np.log(scale).sum() - (d - 1) * np.log(trace)
+    if np.all(log_lower > math.log(_COLLAPSED_VARIANCE)):
+        return
     inv_sd = 1.0 / np.sqrt(scale)
     smallest = np.linalg.eigvalsh(cov * inv_sd[:, None] * inv_sd[None, :])[:, 0]
     tiny = np.flatnonzero(smallest <= _COLLAPSED_VARIANCE)
@@ -855,12 +888,13 @@ def _params_from_moments(
     components ``ks`` about ``means_c`` exactly, as a last resort, for the
     components whose moments lost digits all the same.
     """
-    d = mom.n_features
+    d, k = mom.n_features, mom.stats.shape[0]
     nk, means_c, scatter = _scatter_from_moments(mom)
     second_diag = mom.stats[:, d + 1 :][:, _diag_positions(d)] / nk[:, None]
     n = float(mom.stats[:, 0].sum())
-    redo = _cancelled(second_diag, scatter / nk[:, None, None], n, mom.step)
-    if whitened is not None and whitened.components.size:
+    if whitened is None or not whitened.components.size:
+        redo = _cancelled(second_diag, scatter / nk[:, None, None], n, mom.step)
+    else:
         ks = whitened.components
         nw = nk[ks][:, None]
         # With y = L^-1 (x - mu_old): ybar = sum gamma y / N_k, and the scatter of y is
@@ -870,18 +904,23 @@ def _params_from_moments(
         ybar = whitened.sums[:, :d] / nw
         y2 = _symmetric(whitened.sums[:, d:], d)
         s_y = y2 - nw[:, :, None] * (ybar[:, :, None] * ybar[:, None, :])
-        lost = _cancelled(
-            np.diagonal(y2, axis1=1, axis2=2) / nw, s_y / nw[:, :, None], n, mom.step
-        )
-        ok = np.ones(ks.size, dtype=bool)
-        ok[lost] = False
+        # One test for both kinds of moments: rows K.. are the whitened ones.
+        lost = np.zeros(k + ks.size, dtype=bool)
+        lost[
+            _cancelled(
+                np.concatenate([second_diag, np.diagonal(y2, axis1=1, axis2=2) / nw]),
+                np.concatenate([scatter / nk[:, None, None], s_y / nw[:, :, None]]),
+                n,
+                mom.step,
+            )
+        ] = True
+        ok = ~lost[k:]
         chol = whitened.chol[ok]
         means_c[ks[ok]] = whitened.means_c[ok] + (chol @ ybar[ok, :, None])[:, :, 0]
         scatter[ks[ok]] = chol @ s_y[ok] @ np.swapaxes(chol, 1, 2)
-        again = np.zeros(nk.size, dtype=bool)
-        again[redo] = True
-        again[ks] = ~ok  # a narrow component only if its whitened moments lost digits
-        redo = np.flatnonzero(again)
+        redo = lost[:k]
+        redo[ks] = ~ok  # a narrow component only if its whitened moments lost digits
+        redo = np.flatnonzero(redo)
     if redo.size and two_pass is not None:
         # The textbook's two passes: the mean, then the scatter about it.
         scatter[redo] = two_pass(redo, means_c[redo])
@@ -1047,7 +1086,8 @@ class _PassSums:
     total : float
         Sum of the points' log-likelihoods.
     stats : ndarray, shape (K, F), or None
-        :math:`\\sum_n \\gamma_{nk} \\phi(x_n - c)` (see :class:`_Moments`).
+        :math:`\\sum_n \\gamma_{nk} \\phi(x_n - c)` (see :class:`_Moments`), rows
+        in the order of ``_LogDensity.order``.
     whitened : ndarray, shape (E, D + D(D+1)/2), or None
         The narrow components' whitened moments (see :class:`_WhitenedMoments`).
     """
@@ -1072,7 +1112,7 @@ def _pass_sums(
     The responsibilities of each chunk are used for the sufficient statistics
     straight away and then dropped, so memory does not grow with N.
     """
-    k, f = dens.coef.shape
+    k, f = dens.order.size, dens.coef.shape[1]
     d = X.shape[1]
     e, g = dens.narrow.size, d + d * (d + 1) // 2
     total = 0.0
@@ -1082,19 +1122,19 @@ def _pass_sums(
     # memory pages each time (~20 % of a pass in page faults).
     lp_buf = np.empty(k * step)
     e_buf = np.empty(k * step, np.float32) if single else None
-    psi_buf = np.empty(e * g * step) if whitened is not None else None
+    psi_buf = np.empty(g * e * step) if whitened is not None else None
     for start in starts:
         phi = _chunk_features(X, start, step, dens.centre, blocks)
         c = phi.shape[1]
-        psi = None if psi_buf is None else psi_buf[: e * g * c].reshape(e, g, c)
+        psi = None if psi_buf is None else psi_buf[: g * e * c].reshape(g, e, c)
         wlp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c), psi=psi)
         scratch = None if e_buf is None else e_buf[: k * c].reshape(k, c)
         total += _normalise(wlp, single, scratch)  # wlp now holds the responsibilities
         if stats is not None:
             stats += wlp @ phi.T
         if whitened is not None:
-            for j, kk in enumerate(dens.narrow):
-                whitened[j] += psi[j] @ wlp[kk]
+            for j in range(e):
+                whitened[j] += psi[:, j] @ wlp[k - e + j]
     return _PassSums(total, stats, whitened)
 
 
@@ -1147,19 +1187,19 @@ def _em_pass(
     runs = [starts[i * len(starts) // workers : (i + 1) * len(starts) // workers]
             for i in range(workers)]
 
-    def accumulate(run: range) -> _PassSums:
-        return _pass_sums(X, dens, run, step, single=large, m_step=m_step, blocks=blocks)
+    def over_runs(fn: Callable[[range], _T]) -> list[_T]:
+        return list(_executor().map(fn, runs)) if workers > 1 else [fn(runs[0])]
 
-    if workers > 1:
-        parts = list(_executor().map(accumulate, runs))
-    else:
-        parts = [accumulate(runs[0])]
+    parts = over_runs(
+        lambda run: _pass_sums(X, dens, run, step, single=large, m_step=m_step, blocks=blocks)
+    )
     total = sum(p.total for p in parts)
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
     if not m_step:
         return total, None, None
-    stats = sum(p.stats for p in parts)
+    stats = np.empty((k, dens.coef.shape[1]))
+    stats[dens.order] = sum(p.stats for p in parts)  # rows back in component order
     whitened = None
     if dens.narrow.size:
         whitened = _WhitenedMoments(
@@ -1169,21 +1209,26 @@ def _em_pass(
 
     def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
         # Second pass, only for components whose moments lost their digits all the
-        # same (a component that shrank by orders of magnitude in this step). Its
+        # same (a component that shrank by orders of magnitude in this step). Their
         # responsibilities are recomputed exactly as the first pass computed them.
-        out = np.zeros((ks.size, X.shape[1], X.shape[1]))
         d = X.shape[1]
-        lp_buf = np.empty(k * step)
-        e_buf = np.empty(k * step, np.float32) if large else None
-        for start in starts:
-            phi = _chunk_features(X, start, step, centre, blocks)
-            c = phi.shape[1]
-            resp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c))
-            _normalise(resp, large, None if e_buf is None else e_buf[: k * c].reshape(k, c))
-            for i in range(ks.size):
-                diff = phi[1 : d + 1] - means_c[i][:, None]
-                out[i] += (diff * resp[ks[i]]) @ diff.T
-        return out
+        rows = np.argsort(dens.order)[ks]  # where the components' rows are
+
+        def scatter(run: range) -> np.ndarray:
+            out = np.zeros((ks.size, d, d))
+            lp_buf = np.empty(k * step)
+            e_buf = np.empty(k * step, np.float32) if large else None
+            for start in run:
+                phi = _chunk_features(X, start, step, centre, blocks)
+                c = phi.shape[1]
+                resp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c))
+                _normalise(resp, large, None if e_buf is None else e_buf[: k * c].reshape(k, c))
+                for i, r in enumerate(rows):
+                    diff = phi[1 : d + 1] - means_c[i][:, None]
+                    out[i] += (diff * resp[r]) @ diff.T
+            return out
+
+        return sum(over_runs(scatter))
 
     try:
         new = _params_from_moments(
