@@ -9,8 +9,15 @@ A daemon thread looks every :data:`CHECK_EVERY_S` seconds. Once no session has b
 connected for :data:`IDLE_AFTER_S` seconds (longer than Streamlit's reconnect window), it
 drops the expired stored sessions, clears the caches that hold visitors' data (parsed
 uploads, their previews and column choices, responsibilities), runs a full garbage
-collection and asks the C allocator to return free pages to the system. What stays: the EM
-runs and built-in data sets (small, bounded, and what the next class will ask for first).
+collection and asks the C allocator to return free pages to the system. What stays: the
+built-in data sets (small, bounded, and what the next class will ask for first), the code
+and objects imported by the pages visited, and what Streamlit itself keeps (measured after 20
+uploads of 50,000-200,000 rows, every tab closed and released: RSS +6 % over its value
+before them, 203 vs 191 MiB; Streamlit's uploaded-file manager still held 3.6 MiB).
+
+At import, glibc's allocator is told to keep large buffers in pages of their own
+(:func:`tune_malloc`): without it the same scenario ended +68 % to +85 %, most of it free
+memory inside the heap that no ``malloc_trim`` could return.
 """
 
 from __future__ import annotations
@@ -31,6 +38,37 @@ _LOG = get_logger(__name__)
 _started = threading.Lock()
 _thread: threading.Thread | None = None
 _clearers: list[Callable[[], None]] = []
+
+
+MMAP_THRESHOLD = 256 * 1024
+"""Allocations from this size on get their own pages from the system (see :func:`tune_malloc`)."""
+ARENA_MAX = 2
+"""At most this many glibc malloc arenas (see :func:`tune_malloc`)."""
+
+
+def tune_malloc() -> bool:
+    """Make glibc's allocator give large buffers back when they are freed (issue 10, memory).
+
+    By default glibc raises its mmap threshold to the size of the largest buffer freed so far
+    (up to 32 MiB): after the first upload or 200,000-point chart, buffers of a few MiB (CSV
+    text, parsed columns, chart specs, websocket frames) are carved from the heap, and the
+    heap keeps their pages after they are freed, between smaller blocks still in use
+    (measured: 306 MiB free but resident in the main heap after 20 uploads and every session
+    closed, ``malloc_trim`` notwithstanding). A fixed threshold keeps such buffers in pages
+    of their own, unmapped when freed; fewer arenas (glibc makes up to 8 per core, one per
+    script thread in turn) leave fewer half-empty heaps. Called once at import; returns
+    whether glibc accepted both settings (False elsewhere, e.g. on musl or macOS).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        m_mmap_threshold, m_arena_max = -3, -8  # <malloc.h>
+        return bool(libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD)) and bool(
+            libc.mallopt(m_arena_max, ARENA_MAX))
+    except (OSError, AttributeError):
+        return False
+
+
+MALLOC_TUNED = tune_malloc()
 
 
 def register(clear: Callable[[], None]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,3 +219,40 @@ def test_a_cached_chart_is_shared_only_by_uploads_with_the_same_drawn_content() 
     assert symbols[0] != symbols[1]
     assert len(set(symbols[1][:60])) == 1  # b: the first 60 rows share a label
     assert len(set(symbols[0][:2])) == 2  # a: labels alternate
+
+
+def test_large_buffers_get_their_own_pages_even_after_a_larger_one_was_freed() -> None:
+    """Issue 10, memory: glibc's dynamic mmap threshold would put a 300 KiB buffer on the heap
+    once an 8 MiB one had been freed; tuned, it still gets pages of its own (returned on free).
+    Checked with glibc's own statistics (mallinfo2: bytes in mmapped blocks), in a fresh
+    interpreter (a heap with large free blocks would serve the buffer from them)."""
+    import platform
+    import subprocess
+    import sys
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")  # the app runs on Linux (deploy/Containerfile: Debian)
+    code = """if True:
+        import ctypes
+        class MallInfo2(ctypes.Structure):
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                "uordblks", "fordblks", "keepcost")]
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = MallInfo2
+        import gmm_app.janitor as janitor
+        assert janitor.MALLOC_TUNED
+        big = bytearray(8 * 1024 * 1024)
+        del big  # glibc's default would now raise its threshold to 8 MiB
+        before = libc.mallinfo2().hblkhd
+        buffer = bytearray(300 * 1024)
+        during = libc.mallinfo2().hblkhd
+        del buffer
+        after = libc.mallinfo2().hblkhd
+        print(during - before, after - before)
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parents[1])
+    mapped, left = (int(v) for v in out.stdout.split())
+    assert mapped >= 300 * 1024  # in pages of its own
+    assert left <= 0  # unmapped when freed
