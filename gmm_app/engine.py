@@ -150,11 +150,26 @@ WAITING = (
 def stop_requested() -> bool:
     """True if this script run was asked to stop or rerun (the visitor left, or changed a
     setting): a run waiting for a slot then gives up its turn, and a run computing stops
-    (the ``should_stop`` hook of :func:`gmm_core.run_em`). Cheap: a few attribute reads."""
+    (the ``should_stop`` hook of :func:`gmm_core.run_em`). Cheap: a few attribute reads.
+
+    A rerun of fragments only (a click in the stepper's fragment, Play's timer) does not
+    interrupt a whole-page run in Streamlit: it waits for the page run to end. Such a run
+    goes on too (stopping it would leave the page half drawn, its stepper missing); a
+    fragment's own run stops for it (the newer click in the fragment replaces this one).
+    """
     ctx = get_script_run_ctx(suppress_warning=True)
     requests = getattr(ctx, "script_requests", None)
     state = getattr(requests, "_state", None)  # Streamlit's ScriptRequests (no public getter)
-    return state is not None and state != ScriptRequestType.CONTINUE
+    if state is None or state == ScriptRequestType.CONTINUE:
+        return False
+    if state == ScriptRequestType.RERUN and not getattr(ctx, "fragment_ids_this_run", None):
+        pending = getattr(requests, "_rerun_data", None)
+        # Streamlit's rule (ScriptRequests.on_scriptrunner_yield): a queue of fragments that
+        # is not a fragment-scoped rerun does not preempt the run in progress.
+        if (pending is not None and getattr(pending, "fragment_id_queue", None)
+                and not getattr(pending, "is_fragment_scoped_rerun", False)):
+            return False
+    return True
 
 
 _stop_requested = stop_requested

@@ -151,3 +151,36 @@ def test_the_model_pages_stop_on_the_same_hook(monkeypatch) -> None:
     X = datasets.load("old_faithful").X
     with pytest.raises(StopException):
         models.sweep("old_faithful-stop-test", X, 2, 1, 0)
+
+
+@pytest.mark.parametrize("fragment_run", [False, True], ids=["page run", "fragment run"])
+def test_stop_requested_follows_streamlits_own_interruptions(monkeypatch,
+                                                              fragment_run) -> None:
+    # Oracle: Streamlit's ScriptRequests.on_scriptrunner_yield, which decides whether the run
+    # in progress is interrupted. A page run goes on while a click in a fragment (or Play's
+    # timer) waits for it; stopping it there left the page half drawn (StopException).
+    from types import SimpleNamespace
+
+    from streamlit.runtime.scriptrunner_utils.script_requests import (
+        RerunData,
+        ScriptRequests,
+    )
+
+    requests = ScriptRequests()
+    ctx = SimpleNamespace(script_requests=requests,
+                          fragment_ids_this_run=["stepper"] if fragment_run else None)
+    monkeypatch.setattr(engine, "get_script_run_ctx", lambda **_: ctx)
+    assert not engine.stop_requested()  # nothing asked
+
+    requests.request_rerun(RerunData(fragment_id="stepper"))  # a click in the fragment
+    streamlit_interrupts = requests.on_scriptrunner_yield() is not None
+    assert not streamlit_interrupts
+    # A page run goes on as Streamlit does; a fragment's run gives way to the newer click.
+    assert engine.stop_requested() is fragment_run
+
+    requests.request_rerun(RerunData(query_string="K=3"))  # a setting changed: whole page
+    assert engine.stop_requested()
+    assert requests.on_scriptrunner_yield() is not None  # Streamlit interrupts it too
+
+    requests.request_stop()  # the visitor left
+    assert engine.stop_requested()
