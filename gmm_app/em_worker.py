@@ -120,8 +120,10 @@ def _serve() -> None:  # pragma: no cover - runs in the worker process
         stop.clear()
         try:
             result = compute(job, stop.is_set)
-        except Exception as err:  # e.g. MemoryError: said on the page, the worker lives on
-            result = f"EM could not run: {type(err).__name__}: {err}"
+        except Exception as err:  # e.g. MemoryError: the caller raises it, the worker lives on
+            # A builtin exception (not a sentence): the caller must not take a passing
+            # failure for the run's outcome, which is shared and kept.
+            result = RuntimeError(f"{type(err).__name__}: {err}")
         pickle.dump(result, results, protocol=pickle.HIGHEST_PROTOCOL)
         results.flush()
 
@@ -165,7 +167,8 @@ class Worker:
     def run(self, job: Job, stop_requested: Callable[[], bool]) -> Any:
         """``compute(job)`` in the worker; polls ``stop_requested()`` every 0.1 s and on True
         stops the job (ending the worker if it does not stop within :data:`STOP_GRACE_S`),
-        then raises :class:`Stopped`."""
+        then raises :class:`Stopped`. Raises RuntimeError when the worker ends unexpectedly
+        or the job fails there (not a ValueError: e.g. out of memory)."""
         with self._lock:
             process = self._ensure()
             try:
@@ -183,8 +186,8 @@ class Worker:
                     if _readable(process.stdout, STOP_GRACE_S):
                         try:
                             part = pickle.load(process.stdout)  # type: ignore[arg-type]
-                        except EOFError:  # the signal came before its handler: it ended
-                            part = None
+                        except (EOFError, pickle.UnpicklingError):  # the signal came
+                            part = None  # before its handler: it ended
                             self._end()
                         raise Stopped(part)
                     self._end()
@@ -193,10 +196,13 @@ class Worker:
 
     def _receive(self, process: subprocess.Popen) -> Any:
         try:
-            return pickle.load(process.stdout)  # type: ignore[arg-type]
-        except EOFError:
+            got = pickle.load(process.stdout)  # type: ignore[arg-type]
+        except (EOFError, pickle.UnpicklingError):  # it ended, perhaps while writing
             self._end()
             raise RuntimeError("the EM worker process ended unexpectedly") from None
+        if isinstance(got, RuntimeError):  # the job failed in the worker (e.g. MemoryError)
+            raise got
+        return got
 
     def end(self) -> None:
         """End the idle worker process (its memory returns; a new one starts for the next

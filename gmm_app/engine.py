@@ -228,6 +228,18 @@ def _history_bytes(history: EMHistory | None) -> int:
     return arrays + 120 * len(history.steps) + 1024
 
 
+WORKER_FAILED = (
+    "The server could not compute this run: the process that computes large runs failed "
+    "(perhaps out of memory). Reload the page or press the button again to retry; if it "
+    "fails again, lower the number of points or K."
+)
+
+
+class _WorkerFailed(Exception):
+    """A piece failed in the worker: said on the page, never kept as the run's outcome (a
+    passing failure must not replace what is computed, nor stay for every session)."""
+
+
 _WORKER = em_worker.Worker()
 """The process that computes runs above :data:`HEAVY_RUN_WORK` (see :mod:`gmm_app.em_worker`)."""
 janitor.register(_WORKER.end)  # no visitors for a while: the worker's memory is returned
@@ -255,6 +267,11 @@ def _compute(spec: RunSpec, X: np.ndarray, before: EMHistory | None, iterations:
             got = _WORKER.run(job, stop)
         except em_worker.Stopped as err:
             got = err.args[0]
+        except RuntimeError as err:  # the worker died (e.g. killed out of memory) or failed
+            if stop():
+                raise StopException() from None
+            _LOG.warning("The EM worker failed: %s", err)
+            raise _WorkerFailed(WORKER_FAILED) from None
     else:
         got = em_worker.compute(job, stop)
     if stopped:
@@ -287,9 +304,15 @@ def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float) -> RunO
                 return outcome  # type: ignore[return-value]
             before = None if outcome is None else outcome.history
             done = 0 if before is None else before.n_iter
-            with _heavy_slot(work):
-                outcome = _compute(spec, X, before, max(through - done, 1), seconds,
-                                   heavy=work > HEAVY_RUN_WORK and em_worker.AVAILABLE)
+            try:
+                with _heavy_slot(work):
+                    outcome = _compute(spec, X, before, max(through - done, 1), seconds,
+                                       heavy=work > HEAVY_RUN_WORK and em_worker.AVAILABLE)
+            except _WorkerFailed as err:
+                if outcome is None:  # nothing computed yet: the page says why
+                    return RunOutcome(None, str(err), spec.max_iter)
+                st.warning(str(err), icon=":material/error:")  # what is computed stays
+                return outcome
             run.outcome = outcome
             _RUNS.put(spec, run, _history_bytes(outcome.history))
             return outcome

@@ -184,3 +184,52 @@ def test_stop_requested_follows_streamlits_own_interruptions(monkeypatch,
 
     requests.request_stop()  # the visitor left
     assert engine.stop_requested()
+
+
+class _FailingWorker:
+    """A worker whose process dies on every job after the first ``good`` ones."""
+
+    def __init__(self, good: int) -> None:
+        self.good = good
+
+    def run(self, job, stop):
+        from gmm_app import em_worker
+
+        if self.good <= 0:
+            raise RuntimeError("the EM worker process ended unexpectedly")
+        self.good -= 1
+        return em_worker.compute(job, stop)
+
+
+def test_a_worker_that_dies_is_said_and_not_kept(tiny_segments, whole, monkeypatch) -> None:
+    monkeypatch.setattr(engine, "HEAVY_RUN_WORK", 0)  # every run goes to the worker
+    monkeypatch.setattr(engine.em_worker, "AVAILABLE", True)
+    monkeypatch.setattr(engine, "_WORKER", _FailingWorker(good=0))
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    assert not at.exception
+    assert [e.value for e in at.error] == [engine.WORKER_FAILED]
+    # The failure is not the run's outcome: the next visit computes it.
+    monkeypatch.setattr(engine, "_WORKER", _FailingWorker(good=10**6))
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    assert not at.error
+    assert status(at) == status_line(whole, 0)
+
+
+def test_a_worker_dying_later_keeps_what_is_computed(tiny_segments, whole,
+                                                     monkeypatch) -> None:
+    monkeypatch.setattr(engine, "HEAVY_RUN_WORK", 0)
+    monkeypatch.setattr(engine.em_worker, "AVAILABLE", True)
+    monkeypatch.setattr(engine, "_WORKER", _FailingWorker(good=1))  # the page load's piece
+    at = open_page("pages/em-2d.py", FAITHFUL)
+    for half_step in range(1, 7):  # the 3 iterations computed on load
+        click(at, "em2d", "E" if half_step % 2 else "M")
+    assert not at.exception
+    assert engine.WORKER_FAILED in " ".join(w.value for w in at.warning)
+    assert status(at) == status_line(whole, 6)  # still shown, still stepping back
+    click(at, "em2d", "back")
+    assert status(at) == status_line(whole, 5)
+    monkeypatch.setattr(engine, "_WORKER", _FailingWorker(good=10**6))
+    click(at, "em2d", "iterate")
+    assert status(at) == status_line(whole, 6)
+    click(at, "em2d", "E")
+    assert status(at) == status_line(whole, 7)  # computed on from what was kept

@@ -76,3 +76,15 @@ def test_a_stop_ends_the_job_within_the_grace_time(worker) -> None:
     # The next job starts a new worker.
     Y = datasets.load("old_faithful").X
     assert worker.run(_job(Y, iterations=2), lambda: False).n_iter == 2
+
+
+def test_a_job_failing_in_the_worker_raises_and_the_worker_lives_on(worker) -> None:
+    # Not a ValueError (here a TypeError; on a server, e.g. MemoryError): the caller must not
+    # get a sentence it would keep as the run's outcome for every session.
+    X = datasets.load("old_faithful").X
+    assert worker.run(_job(X, iterations=1), lambda: False).n_iter == 1
+    pid = worker.pid
+    with pytest.raises(RuntimeError, match="TypeError"):
+        worker.run(dataclasses.replace(_job(X), n_components=None), lambda: False)
+    assert worker.pid == pid
+    assert worker.run(_job(X, iterations=2), lambda: False).n_iter == 2
