@@ -285,9 +285,21 @@ def _compute(spec: RunSpec, X: np.ndarray, before: EMHistory | None, iterations:
     return RunOutcome(got, None, spec.max_iter)
 
 
-def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float) -> RunOutcome:
+def _longer(a: RunOutcome | None, b: RunOutcome | None) -> RunOutcome | None:
+    """Whichever of two outcomes of one run has more half-steps (``a`` on a tie)."""
+    if b is None or b.history is None:
+        return a if a is not None else b
+    if a is None or a.history is None or len(b.history.steps) > len(a.history.steps):
+        return b
+    return a
+
+
+def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float,
+             known: RunOutcome | None = None) -> RunOutcome:
     """The run of ``spec`` computed through iteration ``through`` at least (or to its end),
-    within ``seconds`` of wall time for this call's share."""
+    within ``seconds`` of wall time for this call's share. ``known``: the part the caller
+    shows already; the shared cache may have dropped the run (bounded) or hold less of it,
+    and the run goes on from the longer of the two, never from further back."""
     run = _RUNS.get_or_compute(spec, _Run)
 
     def enough(outcome: RunOutcome | None) -> bool:
@@ -299,7 +311,7 @@ def _advance(spec: RunSpec, X: np.ndarray, through: int, seconds: float) -> RunO
     with st.spinner(COMPUTING):  # shown after half a second only
         _acquire(run.lock, work)  # another session computing this run: wait, then share it
         try:
-            outcome = run.outcome
+            outcome = _longer(run.outcome, known)
             if enough(outcome):
                 return outcome  # type: ignore[return-value]
             before = None if outcome is None else outcome.history
@@ -349,20 +361,17 @@ def extend_run(data: LoadedData, settings: Settings, outcome: RunOutcome,
         return outcome
     spec = settings.run_spec(data.key)
     # A fragment's rerun gets the outcome its page run had: take what is computed by now.
-    latest = _RUNS.get_or_compute(spec, _Run).outcome
-    if latest is not None and latest.history is not None and (
-            len(latest.history.steps) > len(outcome.history.steps)):
-        outcome = latest
+    outcome = _longer(outcome, _RUNS.get_or_compute(spec, _Run).outcome)  # type: ignore[assignment]
     history = outcome.history
     if outcome.complete:
         return outcome
     if action == "run":
-        return _advance(spec, data.X, spec.max_iter, RUN_TO_END_BUDGET_S)
+        return _advance(spec, data.X, spec.max_iter, RUN_TO_END_BUDGET_S, outcome)
     if cursor + LOOKAHEAD_HALF_STEPS >= len(history.steps) - 1:
         # Half-step 2t is iteration t's M-step; a link may ask for a step further on.
         through = max(history.n_iter + RUN_STEP_ITERATIONS,
                       (cursor + LOOKAHEAD_HALF_STEPS) // 2 + 1)
-        return _advance(spec, data.X, through, RUN_CLICK_BUDGET_S)
+        return _advance(spec, data.X, through, RUN_CLICK_BUDGET_S, outcome)
     return outcome
 
 

@@ -233,3 +233,29 @@ def test_a_worker_dying_later_keeps_what_is_computed(tiny_segments, whole,
     assert status(at) == status_line(whole, 6)
     click(at, "em2d", "E")
     assert status(at) == status_line(whole, 7)  # computed on from what was kept
+
+
+def test_a_run_dropped_from_the_cache_goes_on_from_what_the_session_shows(
+        tiny_segments, whole, monkeypatch) -> None:
+    # The runs' cache is bounded: a run a session still shows may be dropped from it (or be
+    # put back shorter by another session). A click near the end of what the session shows
+    # must continue ITS history, not start again with a piece that ends further back (the
+    # slider's cursor was then clamped back, a step the student had seen gone).
+    from gmm_app.data import load_data
+    from gmm_app.declared import STEPPER_PAGE, Settings
+
+    monkeypatch.setattr(engine, "RUN_CLICK_BUDGET_S", 0.0)  # one iteration per click
+    settings = Settings.defaults(STEPPER_PAGE[2], "old_faithful").replace(
+        n_components=2, seed=0, init_method="random_from_data")
+    data = load_data(settings, None)
+    shown = engine.RunOutcome(_cut(whole, 10), None, 300)
+    engine._RUNS.clear()  # dropped
+    got = engine.extend_run(data, settings, shown, "E", 20)
+    assert got.history.n_iter == 11
+    np.testing.assert_array_equal(got.history.log_likelihoods,
+                                  whole.log_likelihoods[: len(got.history.steps)])
+    # Another session put a shorter piece back: the longer one still wins.
+    spec = settings.run_spec(data.key)
+    engine._RUNS.get_or_compute(spec, engine._Run).outcome = engine.RunOutcome(
+        _cut(whole, 2), None, 300)
+    assert engine.extend_run(data, settings, got, "E", 22).history.n_iter == 12
