@@ -54,6 +54,9 @@ def test_keys_step_the_run_with_the_focus_on_the_page(app_page: BrowserPage) -> 
     page = app_page.page
     app_page.goto(f"/em-2d?{SMALL_2D}")
     app_server_lib.wait_for_plots(page, 2)
+    # On a cold server the charts (plotly.js preloaded, see live_chart.preload_plotly) can be
+    # drawn before the buttons' own script has arrived: wait for the highlighted button.
+    page.locator('[data-testid="stMain"] [data-testid="stBaseButton-primary"]').first.wait_for()
     start = status(page)
     assert start.startswith("Start (iteration 0)"), start
     assert primary_buttons(page) == ["E-step"]
