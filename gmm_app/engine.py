@@ -371,7 +371,12 @@ def extend_run(data: LoadedData, settings: Settings, outcome: RunOutcome,
         # Half-step 2t is iteration t's M-step; a link may ask for a step further on.
         through = max(history.n_iter + RUN_STEP_ITERATIONS,
                       (cursor + LOOKAHEAD_HALF_STEPS) // 2 + 1)
-        return _advance(spec, data.X, through, RUN_CLICK_BUDGET_S, outcome)
+        # A cursor past what is computed comes from a link (the slider ends at the computed
+        # end): it gets Run to convergence's budget, as one click's might not reach its step
+        # and the stepper then shows (and keeps) an earlier one.
+        beyond = cursor > len(history.steps) - 1
+        return _advance(spec, data.X, through,
+                        RUN_TO_END_BUDGET_S if beyond else RUN_CLICK_BUDGET_S, outcome)
     return outcome
 
 

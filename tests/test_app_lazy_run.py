@@ -98,6 +98,17 @@ def test_a_link_to_a_later_step_computes_up_to_it(tiny_segments, whole) -> None:
     assert status(at) == status_line(whole, int(at.slider(key="em2d.step").value))
 
 
+def test_a_link_to_a_later_step_is_reached_when_a_click_budget_is_not_enough(
+        tiny_segments, whole, monkeypatch) -> None:
+    # One click's budget computes one iteration here (a loaded server, a large run); the
+    # link's step is still shown, not an earlier one kept in its place.
+    monkeypatch.setattr(engine, "RUN_CLICK_BUDGET_S", 0.0)
+    at = open_page("pages/em-2d.py", {**FAITHFUL, "step": "30"})
+    assert status(at) == status_line(whole, 30)
+    click(at, "em2d", "E")  # and the click after it is an ordinary one
+    assert status(at) == status_line(whole, 31)
+
+
 # --------------------------------------------------------------------------- pure parts
 def _cut(history: EMHistory, n_iter: int) -> EMHistory:
     X = datasets.load("old_faithful").X
