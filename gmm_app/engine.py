@@ -143,7 +143,7 @@ WAITING = (
     "This run is large (N \u00d7 K \u00d7 iterations above "
     f"{HEAVY_RUN_WORK:,}), so it waits for its turn: the server computes one large run at a "
     "time, so that everyone's clicks stay quick. For a quicker start, lower the number of "
-    "points or K."
+    "points, K or 'Maximum iterations'."
 )
 
 

@@ -270,3 +270,16 @@ def test_a_run_dropped_from_the_cache_goes_on_from_what_the_session_shows(
     engine._RUNS.get_or_compute(spec, engine._Run).outcome = engine.RunOutcome(
         _cut(whole, 2), None, 300)
     assert engine.extend_run(data, settings, got, "E", 22).history.n_iter == 12
+
+
+def test_the_waiting_message_names_every_setting_that_makes_a_run_large() -> None:
+    # A run waits when N x K x max_iter is above HEAVY_RUN_WORK; at the default 600 points
+    # only K or max_iter can make it so, and lowering max_iter alone ends the wait.
+    from types import SimpleNamespace
+
+    from gmm_app.declared import FIELD, HEAVY_RUN_WORK
+
+    assert engine.run_work(600, SimpleNamespace(n_components=10, max_iter=1000)) \
+        > HEAVY_RUN_WORK >= engine.run_work(600, SimpleNamespace(n_components=10, max_iter=300))
+    assert "number of points" in engine.WAITING
+    assert f"'{FIELD['max_iter'].label}'" in engine.WAITING  # the widget's own label
