@@ -30,11 +30,17 @@ How the numbers are computed, and why
   far from the origin (1e8 away, a float64 keeps only 8 of its 16 digits for
   the spread). The data are therefore centred on their mean before the
   features are formed; means are moved back at the end.
-* **An exact fallback.** Centring cannot help a component that is tiny
-  compared with the extent of the data (a component collapsing onto a point).
-  For such a component the log density is computed from :math:`x - \\mu_k`
-  directly and its covariance with the two-pass formula. The test is the
-  expected rounding error, ``eps * (extent / width)**2``.
+* **Whitening narrow components.** Centring cannot help a component that is
+  tiny compared with the extent of the data (a thin cluster far from the
+  centre, or one collapsing onto a point): the expanded form errs by about
+  ``eps * (extent / width)**2`` and its one-pass moments cancel. Such a
+  component is evaluated in its own whitened coordinates
+  :math:`y = L_k^{-1}(x - \\mu_k)` (one affine map of the features' first
+  rows; error ``eps * extent / width``) and its moments are summed in them,
+  where they do not cancel (see :class:`_LogDensity`). If a component shrinks
+  so much within one step that even those lose digits, its scatter is
+  recomputed in a second pass with the two-pass formula. The tests are the
+  expected rounding errors.
 * **Chunks.** Points are processed in chunks of a few thousand rows, so the
   ``(N, K)`` intermediate arrays of a fused EM iteration never exist in full:
   memory stays flat in ``N`` and the working set stays in cache.
@@ -598,7 +604,8 @@ def e_step(X: np.ndarray, params: GMMParams) -> tuple[np.ndarray, float]:
     Returns
     -------
     resp : ndarray, shape (N, K)
-        Responsibilities :math:`\\gamma_{nk}` in [0, 1]; each row sums to 1.
+        Responsibilities :math:`\\gamma_{nk}` in [0, 1]; each row sums to 1. In
+        Fortran order (each component's column contiguous), as computed.
     log_likelihood : float
         Total log-likelihood :math:`\\log L` of ``X`` under ``params``.
 

@@ -6,7 +6,7 @@ Two layers of oracles:
    ``multivariate_normal`` for densities and responsibilities, ``np.cov`` with
    ``aweights`` for the weighted covariances, hand-derived numbers for a tiny case.
 2. The fast path (``gmm_core.e_step``, ``m_step``, ``run_em``: quadratic features,
-   chunks, fused log-sum-exp, shifted moments) is checked against the textbook
+   chunks, fused log-sum-exp, whitened narrow components) is checked against the textbook
    module for all four covariance types, on data far from the origin (offset 1e6)
    and for a single point.
 """
