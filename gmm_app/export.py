@@ -166,7 +166,9 @@ def params_document(
         "max_iter": settings.max_iter,
         "half_step": int(cursor),
         "phase": step.phase,
-        "run_stop_reason": history.stop_reason,
+        # A run still being computed (lazily, issue 10) has not ended: say so, not "stopped".
+        "run_stop_reason": (history.stop_reason if history.stop_reason != "stopped"
+                            else "not finished (computed so far)"),
     }
     if data.dataset != state.UPLOADED and settings.knobs:
         run_settings["dataset_settings"] = dict(settings.knobs)

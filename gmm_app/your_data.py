@@ -492,5 +492,11 @@ def _current_run(
     outcome = engine.compute_run(data, settings)
     if outcome.history is None:
         return outcome.error or "EM could not start on this data."
+    # The run is computed lazily: reach the step the stepper shows before clamping to it
+    # (the shared cache may hold less of the run than that step).
+    wanted = state.get_cursor(n_features, 2 * outcome.max_iter + 1)
+    outcome = engine.extend_run(data, settings, outcome, None, wanted)
+    if outcome.history is None:
+        return outcome.error or "EM could not start on this data."
     cursor = state.get_cursor(n_features, len(outcome.history.steps))
     return data, settings, outcome.history, cursor

@@ -112,6 +112,20 @@ def test_params_json_of_a_built_in_data_set_names_it_and_its_settings() -> None:
     assert np.array(document["means"]).shape == (3, 2)
 
 
+
+def test_params_json_of_a_run_still_being_computed_says_it_has_not_finished() -> None:
+    # A lazily computed run (issue 10) is a history stopped by run_em's stop hook.
+    data = datasets.load("blobs", n_samples=120, seed=3)
+    X = data.X
+    history = run_em(X, initialize(X, 3, "kmeans++", np.random.default_rng(0)), max_iter=50,
+                     should_stop=lambda: True)
+    assert history.stop_reason == "stopped"
+    settings = _settings("blobs", 3, knobs={"n_samples": 120, "seed": 3})
+    loaded = _data(X, "blobs", tuple(data.feature_names), "Blobs")
+    document = json.loads(export.params_document(loaded, settings, history, 0))
+    assert document["settings"]["run_stop_reason"] == "not finished (computed so far)"
+
+
 # --------------------------------------------------------------------------- CSV
 def test_points_csv_has_responsibilities_hard_labels_and_escaped_text() -> None:
     X = _two_clusters()
