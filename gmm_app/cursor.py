@@ -71,7 +71,7 @@ def move(
     end_known : bool, default True
         False while the run is still being computed (issue 10): ``phases`` are the
         half-steps computed so far, and a button that would go past them says
-        ``stop_message`` (e.g. "still computing, press again") instead of "EM has stopped".
+        ``stop_message`` (e.g. "not finished yet … press again") instead of "EM has stopped".
 
     Returns
     -------

@@ -184,11 +184,13 @@ def still_computing(history: EMHistory, max_iter: int | None = None,
     before the run does, the page says so and how to go on.
     """
     limit = f" of at most {max_iter:,}" if max_iter else ""
-    budget = (f" (the server gives one press at most {budget_s:g} s)"
+    budget = (f" (one press computes for at most {budget_s:g} s)"
               if budget_s is not None else "")
+    # Said when this press's share of work has ended: the server is not computing any more,
+    # so the words ask for another press rather than for waiting.
     return (
-        f"Still computing: EM has run {history.n_iter:,} iteration(s){limit} of this run so far "
-        f"and has not stopped yet{budget}. Press again to compute more."
+        f"Not finished yet: EM has run {history.n_iter:,} iteration(s){limit} of this run so far "
+        f"and has not stopped{budget}. Press again to compute more."
     )
 
 

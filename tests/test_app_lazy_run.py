@@ -84,8 +84,8 @@ def test_run_to_convergence_says_still_computing_until_the_end(tiny_segments, wh
         n_iter = int(status(at).split()[1])
         assert status(at) == status_line(whole, 2 * n_iter)
         if n_iter < whole.n_iter:
-            assert "Still computing: EM has run" in infos(at)
-            assert "(the server gives one press at most 0 s). Press again" in infos(at)
+            assert "Not finished yet: EM has run" in infos(at)
+            assert "(one press computes for at most 0 s). Press again" in infos(at)
         assert presses <= whole.n_iter
     assert presses == whole.n_iter - 3  # 3 iterations were computed by the page load
     assert status(at) == status_line(whole, len(whole.steps) - 1)
@@ -128,7 +128,7 @@ def test_the_computed_end_of_a_run_is_not_called_its_end(whole) -> None:
         assert move.message == words  # never "EM has stopped here"
         assert not move.at_end
     assert cursor.move("M", 7, phases, words, end_known=False).cursor == 8
-    assert words.startswith("Still computing: EM has run 4 iteration(s) of at most 300")
+    assert words.startswith("Not finished yet: EM has run 4 iteration(s) of at most 300")
     assert "at most 8 s" in words
     assert computed_so_far(part, 300).startswith("Computed so far: 4 iteration(s)")
 
