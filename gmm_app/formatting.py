@@ -195,12 +195,16 @@ def still_computing(history: EMHistory, max_iter: int | None = None,
 
 
 def computed_so_far(history: EMHistory, max_iter: int) -> str:
-    """A caption for a run whose end is not computed yet (what the slider covers)."""
-    return (
-        f"Computed so far: {history.n_iter:,} iteration(s) (the limit is {max_iter:,}); EM has "
-        "not stopped yet. Stepping on, dragging the slider to its end or 'Run to convergence' "
-        "computes more."
-    )
+    """A one-line caption for a run whose end is not computed yet (what the slider covers);
+    :data:`COMPUTED_SO_FAR_HELP` says how to go on. One line: in presenter view at 1280x800
+    the side panel has no height to spare."""
+    return f"Computed so far: {history.n_iter:,} of at most {max_iter:,} iterations"
+
+
+COMPUTED_SO_FAR_HELP = (
+    "EM has not stopped yet: the server computes a run as far as it is shown. Stepping on, "
+    "dragging the slider to its end or 'Run to convergence' computes more."
+)
 
 
 def _ll_delta(history: EMHistory, cursor: int) -> float | None:

@@ -47,6 +47,7 @@ from gmm_app.declared import (
     knob_fields,
 )
 from gmm_app.formatting import (
+    COMPUTED_SO_FAR_HELP,
     computed_so_far,
     fmt_number,
     md_escape,
@@ -300,7 +301,7 @@ def _stepper_body(
                 persist_state="session",
             )
         if not outcome.complete:
-            st.caption(computed_so_far(history, outcome.max_iter))
+            st.caption(computed_so_far(history, outcome.max_iter), help=COMPUTED_SO_FAR_HELP)
         notice = state.get_notice(n_features)
         if history.collapse is not None and cursor == last:
             st.warning(

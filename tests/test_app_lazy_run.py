@@ -56,7 +56,7 @@ def test_a_page_load_computes_only_the_first_iterations(tiny_segments, whole) ->
     at = open_page("pages/em-2d.py", FAITHFUL)
     assert at.slider(key="em2d.step").max == 6  # 3 iterations: init + 3 x (E, M)
     assert status(at) == status_line(whole, 0)
-    assert "Computed so far: 3 iteration(s) (the limit is 300)" in captions(at)
+    assert "Computed so far: 3 of at most 300 iterations" in captions(at)
 
 
 def test_stepping_through_shows_the_uninterrupted_runs_status_lines(tiny_segments,
@@ -130,7 +130,7 @@ def test_the_computed_end_of_a_run_is_not_called_its_end(whole) -> None:
     assert cursor.move("M", 7, phases, words, end_known=False).cursor == 8
     assert words.startswith("Not finished yet: EM has run 4 iteration(s) of at most 300")
     assert "at most 8 s" in words
-    assert computed_so_far(part, 300).startswith("Computed so far: 4 iteration(s)")
+    assert computed_so_far(part, 300).startswith("Computed so far: 4 of at most 300")
 
 
 def test_a_fragment_rerun_sees_what_is_computed_by_now(tiny_segments, whole) -> None:
