@@ -159,7 +159,10 @@ def restarts(
     """``n_starts`` EM runs (seeds ``first_seed ..``) and their optima grouped (cached)."""
     # The lean EM (same iterations as run_em, checked in the tests): 12-50 runs at once.
     results = fit_starts(_X, k, cov, range(first_seed, first_seed + n_starts),
-                         init_method=init_method, lean=True, **RESTARTS)
+                         init_method=init_method, lean=True, should_stop=stop_requested,
+                         **RESTARTS)
+    if len(results) < n_starts:  # the visitor left or changed a setting: cache nothing
+        raise StopException()
     return results, group_optima(results, _X.std(axis=0))
 
 

@@ -289,6 +289,7 @@ def fit_starts(
     max_iter: int = 100,
     rule: str = "aitken",
     lean: bool = False,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[FitResult]:
     """Run EM once from each seed.
 
@@ -304,10 +305,14 @@ def fit_starts(
     lean : bool, default False
         Run :func:`lean_em` instead of :func:`gmm_core.run_em` (screening: same
         iteration, no history, no numerical fallbacks).
+    should_stop : callable, optional
+        Asked before each start; once it returns True the remaining starts are
+        skipped (e.g. the visitor of a server left), so the list is shorter than
+        ``seeds``.
 
     Returns
     -------
-    list of FitResult, one per seed, in order
+    list of FitResult, one per seed run, in order
         A run that collapsed, or could not start, has ``params=None`` and its
         reason in ``error``; it never wins.
     """
@@ -316,6 +321,8 @@ def fit_starts(
     start = _kmeanspp_starts(X, n_components, covariance_type, reg_covar) if (
         lean and init_method == "kmeans++") else None
     for seed in seeds:
+        if should_stop is not None and should_stop():
+            break
         try:
             if start is not None:
                 params0 = start(np.random.default_rng(int(seed)))

@@ -162,6 +162,9 @@ def test_the_model_pages_stop_on_the_same_hook(monkeypatch) -> None:
     X = datasets.load("old_faithful").X
     with pytest.raises(StopException):
         models.sweep("old_faithful-stop-test", X, 2, 1, 0)
+    # So do the restarts, between starts, and a partial list is not cached.
+    with pytest.raises(StopException):
+        models.restarts("old_faithful-stop-test", X, 2, "full", "kmeans++", 0, 12)
 
 
 @pytest.mark.parametrize("fragment_run", [False, True], ids=["page run", "fragment run"])

@@ -297,6 +297,23 @@ def test_restarts_on_old_faithful_mostly_reach_the_global_optimum(faithful: np.n
         )
 
 
+@pytest.mark.parametrize("lean", [True, False])
+def test_restarts_stop_between_starts_when_asked(faithful: np.ndarray, lean: bool) -> None:
+    asked = []
+
+    def should_stop() -> bool:  # the server's visitor leaves after the second start
+        asked.append(1)
+        return len(asked) > 2
+
+    results = gmm_core.fit_starts(faithful, 2, "full", range(10, 20), lean=lean,
+                                  should_stop=should_stop)
+    assert [r.seed for r in results] == [10, 11]
+    # The starts that ran are whole: each reaches the score scipy gives its parameters.
+    for r in results:
+        np.testing.assert_allclose(scipy_score(faithful, r.params).sum(), r.log_likelihood,
+                                   rtol=1e-8)
+
+
 def test_same_optimum_ignores_the_labels() -> None:
     rng = np.random.default_rng(2)
     w = np.array([0.2, 0.3, 0.5])
