@@ -30,6 +30,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,37 +214,36 @@ def print_level(r: LevelResult, n_points: int) -> None:
         print(f"      error: {e}")
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of the server and its live child processes (the EM worker of large runs,
-    gmm_app/em_worker.py); reaped children are in the server's own figure."""
-    total = process_cpu_seconds(pid)
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the EM worker of large runs, gmm_app/em_worker.py)."""
+    out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            children = (task / "children").read_text().split()
-        except OSError:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError):
             continue
-        for child in children:
-            try:
-                total += process_cpu_seconds(int(child))
-            except (OSError, ValueError):
-                pass
+    return out
+
+
+def _tree_sum(pid: int, measure: Callable[[int], float]) -> float:
+    total = measure(pid)
+    for child in _children(pid):
+        try:
+            total += measure(child)
+        except (OSError, ValueError):  # the child ended meanwhile
+            pass
     return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of the server and its live child processes; reaped children are in the
+    server's own figure."""
+    return _tree_sum(pid, process_cpu_seconds)
 
 
 def tree_rss_bytes(pid: int) -> int:
     """RSS of the server and its live child processes (the EM worker of large runs)."""
-    total = process_rss_bytes(pid)
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            try:
-                total += process_rss_bytes(int(child))
-            except (OSError, ValueError):
-                pass
-    return total
+    return int(_tree_sum(pid, process_rss_bytes))
 
 
 def cpu_share(pid: int, window: float = 1.0) -> float:

@@ -286,3 +286,40 @@ def test_the_waiting_message_names_every_setting_that_makes_a_run_large() -> Non
         > HEAVY_RUN_WORK >= engine.run_work(600, SimpleNamespace(n_components=10, max_iter=300))
     assert "number of points" in engine.WAITING
     assert f"'{FIELD['max_iter'].label}'" in engine.WAITING  # the widget's own label
+
+
+def test_a_waiting_run_gives_up_its_turn_when_its_session_stops(monkeypatch) -> None:
+    # (A browser test of this depended on how long another tab's run held the slot: lazily
+    # computed pieces end within a second on a quiet machine.) Another large run holds the
+    # only slot; this one waits, and gives up as soon as its session stops.
+    import threading
+    import time
+
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    assert engine.HEAVY_RUN_SLOTS == 1
+    stop = threading.Event()
+    monkeypatch.setattr(engine, "_stop_requested", stop.is_set)
+    outcome: list[str] = []
+
+    def large_run() -> None:
+        try:
+            with engine._heavy_slot(engine.HEAVY_RUN_WORK + 1):
+                outcome.append("ran")
+        except StopException:
+            outcome.append("gave up")
+
+    assert engine._HEAVY_SLOTS.acquire(blocking=False)  # the other run's turn
+    try:
+        waiting = threading.Thread(target=large_run)
+        waiting.start()
+        time.sleep(0.6)
+        assert waiting.is_alive()  # it waits for its turn
+        assert outcome == []
+        stop.set()  # its visitor leaves
+        waiting.join(5.0)
+        assert outcome == ["gave up"]
+    finally:
+        engine._HEAVY_SLOTS.release()
+    assert engine._HEAVY_SLOTS.acquire(blocking=False)  # the slot is free again
+    engine._HEAVY_SLOTS.release()

@@ -3,7 +3,9 @@
 * A session that disconnects while its run is COMPUTING stops that work within an
   iteration (run_em's stop hook): the server is idle within a few seconds of the tab
   closing, long before the press's time budget would have ended.
-* A session that disconnects while its large run WAITS for its turn gives the turn up.
+* (A large run WAITING for its turn gives it up when its session stops: tested without a
+  browser in tests/test_app_lazy_run.py, as how long another tab's piece holds the slot
+  depends on the machine.)
 * The issue's heaviest link is no longer refused: it opens at once with the run's first
   iterations (computed lazily), and the server is idle soon after.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gmm_app.declared import RUN_TO_END_BUDGET_S
-from gmm_app.engine import COMPUTING, GAVE_UP_LOG, STOPPED_LOG
+from gmm_app.engine import COMPUTING, STOPPED_LOG
 
 from .conftest import REPO_ROOT, app_server_lib, open_page
 
@@ -112,28 +114,6 @@ def test_a_computing_run_stops_when_its_tab_closes(browser: Any, app_server: Any
     assert time.monotonic() - closed_at < RUN_TO_END_BUDGET_S - 2.0, idle_after
 
 
-def test_a_waiting_run_stops_when_its_tab_closes(browser: Any, fresh_server: Any) -> None:
-    pid = fresh_server.process.pid
-    with open_page(browser, fresh_server) as first:
-        # Its k-means start takes ~10 s of a core: it holds the only slot for large runs.
-        first.page.goto(fresh_server.url(HEAVY_LINK.format(seed=1)),
-                        wait_until="domcontentloaded")
-        first.page.get_by_text(SPINNER).first.wait_for(timeout=60_000)
-        with open_page(browser, fresh_server) as second:
-            second.page.goto(fresh_server.url(LARGE.format(seed=2)),
-                             wait_until="domcontentloaded")
-            second.page.get_by_text(SPINNER).first.wait_for(timeout=60_000)
-            # Its run waits for the slot, and the page says so.
-            second.page.get_by_text("so it waits for its turn").first.wait_for(timeout=30_000)
-            time.sleep(1.0)
-        # The second context is closed: its session stops and its run gives up its turn.
-        assert _wait_for_log(fresh_server, GAVE_UP_LOG, 20.0), fresh_server.output()[-3000:]
-        app_server_lib.wait_for_idle(first.page, 180_000)  # the first run starts and shows
-        assert first.page.get_by_text("E-step").first.is_visible()
-    # No second run after the first: the server is idle within 5 s of the first page finishing.
-    assert _wait_idle(pid, 5.0) is not None
-
-
 def test_heavy_link_opens_lazily(browser: Any, app_server: Any) -> None:
     pid = app_server.process.pid
     with open_page(browser, app_server) as tab:
@@ -144,6 +124,6 @@ def test_heavy_link_opens_lazily(browser: Any, app_server: Any) -> None:
         assert "too large" not in text
         assert "Start (iteration 0)" in text
         assert "Computed so far:" in text
-        assert "the limit is 1,000" in text
+        assert "of at most 1,000 iterations" in text
     assert took < 120  # mostly the k-means initialisation, in the low-priority worker
     assert _wait_idle(pid, 5.0) is not None
