@@ -174,39 +174,6 @@ STEPPER_READY_JS = (
 }"""
 )
 
-# Count distinct states of the stepper chart, sampled every frame, for `seconds`.
-COUNT_STATES_JS = (
-    "async ({seconds, startTimeoutMs}) => {"
-    + SIGNATURE_HELPERS_JS
-    + """
-  let gdSeen = null, dataSeen = null, sigSeen = null;
-  const mainSig = () => {
-    const gd = __gmmMainChart();
-    if (!gd || gd._transitioningWithDuration) return null;  // mid-transition: not a state
-    if (gd !== gdSeen || gd.data !== dataSeen) {  // hash only when Plotly got new data
-      gdSeen = gd; dataSeen = gd.data;
-      sigSeen = JSON.stringify(__gmmChartSig(gd).traces);
-    }
-    return sigSeen + '|' + __gmmStatus();
-  };
-  const frame = () => new Promise((r) => requestAnimationFrame(r));
-  let last = mainSig();
-  const tStart = performance.now();
-  const changes = [];
-  const statuses = new Set([__gmmStatus()]);
-  while (true) {
-    await frame();
-    const now = performance.now();
-    if (changes.length === 0 && now - tStart > startTimeoutMs) break;
-    if (changes.length > 0 && now - changes[0] > seconds * 1000) break;
-    const sig = mainSig();
-    if (sig !== null && sig !== last) { changes.push(now); last = sig; }
-    statuses.add(__gmmStatus());
-  }
-  return { changes, nStatuses: statuses.size, status: __gmmStatus() };
-}"""
-)
-
 
 # --------------------------------------------------------------------------------------------
 # Results
@@ -398,26 +365,6 @@ def measure_play_speed(browser: Any, server: AppServer, n_points: int, seconds: 
         span, steps, rate = 0.0, 0, 0.0
     return {"rate": rate, "steps": steps, "frames": len(changes), "span_s": span,
             "status": raw["status"]}
-
-
-def measure_play(browser: Any, server: AppServer, n_points: int, seconds: float) -> dict:
-    """Half-steps per second while Play runs (distinct chart states per second)."""
-    context, page = open_stepper(browser, server, n_points)
-    try:
-        page.get_by_role("button", name="Play", exact=True).click()
-        raw = page.evaluate(COUNT_STATES_JS, {"seconds": seconds, "startTimeoutMs": 10_000})
-        pause = page.locator('[data-testid="stMain"] button').filter(has_text="Pause")
-        if pause.count():
-            pause.first.click()
-    finally:
-        context.close()
-    changes = raw["changes"]
-    if len(changes) >= 2:
-        span = (changes[-1] - changes[0]) / 1000
-        rate = (len(changes) - 1) / span if span > 0 else float("nan")
-    else:
-        span, rate = 0.0, 0.0
-    return {"rate": rate, "states": len(changes), "span_s": span, "status": raw["status"]}
 
 
 @dataclass
