@@ -85,6 +85,17 @@ def test_choose_k_link_round_trip_and_bad_values() -> None:
     assert bad.slider(key="choose_k.folds").value == 5
 
 
+def open_from_choose_k(target: object) -> AppTest:
+    """/choose-k with a pending click on ``target`` (a stepper link): the app after it."""
+    at = AppTest.from_file(APP, default_timeout=300).run()
+    at.switch_page("pages/choose-k.py").run()
+    assert not at.exception
+    at.session_state["choose_k.pending.open"] = target
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
 def test_pending_click_opens_the_stepper_at_that_model() -> None:
     from gmm_app.declared import Settings
     from gmm_app.model_pages import open_in_stepper
@@ -96,12 +107,7 @@ def test_pending_click_opens_the_stepper_at_that_model() -> None:
     query = target.to_query()
     assert (query["dataset"], query["K"], query["cov"], query["seed"], query["rule"]) == (
         "old_faithful", "2", "full", "1", "loglik_change")
-    at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/choose-k.py").run()
-    assert not at.exception
-    at.session_state["choose_k.pending.open"] = target
-    at.run()
-    assert not at.exception, at.exception
+    at = open_from_choose_k(target)
     assert at.session_state["em2d.K"] == 2
     assert at.session_state["em2d.cov"] == "full"
     assert at.session_state["em2d.seed"] == 1

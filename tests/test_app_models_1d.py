@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gmm_core import datasets
-from tests.test_app_models import open_page, plotly_figures, texts
+from tests.test_app_models import open_from_choose_k, open_page, plotly_figures, texts
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -79,12 +79,7 @@ def test_a_click_on_a_1d_model_opens_the_1d_stepper() -> None:
     query = target.to_query()
     assert (query["dataset"], query["K"], query["cov"], query["seed"], query["init"]) == (
         "galaxies", "3", "tied", "4", "kmeans++")
-    at = AppTest.from_file(APP, default_timeout=300).run()
-    at.switch_page("pages/choose-k.py").run()
-    assert not at.exception
-    at.session_state["choose_k.pending.open"] = target
-    at.run()
-    assert not at.exception, at.exception
+    at = open_from_choose_k(target)
     assert at.session_state["em1d.dataset"] == "galaxies"
     assert at.session_state["em1d.K"] == 3
     assert at.session_state["em1d.cov"] == "tied"
