@@ -5,6 +5,9 @@ same). The QR code is drawn here, on the server, by ``segno`` (pure Python), as 
 request leaves the machine. The copy button is a tiny HTML component; its script writes
 the link with the Clipboard API, or, where the browser refuses it (plain http on another
 machine than localhost), with the older ``execCommand("copy")``.
+
+The stepper draws all of it inside its "Share and download" panel, which is built only while
+it is open (issue 10: a click of the stepper then sends one element for it, not nine).
 """
 
 from __future__ import annotations
@@ -18,10 +21,9 @@ import segno
 import streamlit as st
 
 from gmm_app import state
-from gmm_app.keyboard import element_class
 
 COPY_LABEL = "Copy link"
-QR_LABEL = "Link and QR code"
+PANEL_LABEL = "Share and download"
 COPIED_TEXT = "Copied \u2713"
 QR_CACHE_ENTRIES = 64
 """Bound of the QR-code cache: 64 SVGs of a few tens of kB at most (links are short)."""
@@ -37,18 +39,7 @@ span {{ font-size: 13px; color: #21794a; margin-left: 6px; }}
 <button id="copy" type="button" title="Puts the link to this view on the clipboard">{label}</button>
 <span id="done" aria-live="polite"></span>
 <script>
-// The link is read when the button is pressed, from the hidden element beside this frame
-// (share_controls): this document never changes, so a click of the stepper does not reload
-// the frame (issue 11). Outside the app (no such element): the page's own address.
-function currentLink() {{
-  try {{
-    for (let el = window.frameElement; el; el = el.parentElement) {{
-      const holder = el.querySelector("[data-share-link]");
-      if (holder) return holder.getAttribute("data-share-link");
-    }}
-    return window.parent.location.href;
-  }} catch (e) {{ return window.location.href; }}
-}}
+const LINK = {link};
 const done = document.getElementById("done");
 function fallback(link) {{
   const area = document.createElement("textarea");
@@ -57,11 +48,10 @@ function fallback(link) {{
   area.remove(); return ok;
 }}
 document.getElementById("copy").addEventListener("click", async () => {{
-  const link = currentLink();
   let ok = false;
-  try {{ await navigator.clipboard.writeText(link); ok = true; }}
-  catch (e) {{ ok = fallback(link); }}
-  done.textContent = ok ? {copied} : "Select the link under 'Link and QR code' to copy it.";
+  try {{ await navigator.clipboard.writeText(LINK); ok = true; }}
+  catch (e) {{ ok = fallback(LINK); }}
+  done.textContent = ok ? {copied} : "Select the link below to copy it.";
 }});
 </script></body></html>"""
 
@@ -91,34 +81,21 @@ def qr_svg(text: str, scale: int = 5) -> str:
     return out.getvalue().decode("utf-8")
 
 
-def copy_button_html() -> str:
-    """The copy button's document (the same on every view: the link is read at the click
-    from the element :func:`link_holder_html` draws beside it)."""
-    return _COPY_HTML.format(label=html.escape(COPY_LABEL), copied=json.dumps(COPIED_TEXT))
+def copy_button_html(link: str) -> str:
+    """The copy button's document, for ``link``.
+
+    The link is a JavaScript string literal in the document's script: ASCII JSON with
+    every ``<`` escaped (``\\u003c``), so that no link can end or comment out the script.
+    """
+    literal = json.dumps(link).replace("<", "\\u003c")
+    return _COPY_HTML.format(label=html.escape(COPY_LABEL), link=literal,
+                             copied=json.dumps(COPIED_TEXT))
 
 
-def link_holder_html(link: str) -> str:
-    """A hidden element holding ``link`` (an attribute value, HTML-escaped)."""
-    return f'<span hidden data-share-link="{html.escape(link, quote=True)}">link</span>'
-
-
-def share_controls(page: state.PageRef, link: str) -> None:
-    """Draw "Copy link" and a "Link and QR code" popover for ``link`` (the view's link)."""
-    with st.container(horizontal=True, gap="small", vertical_alignment="center",
-                      key=state.widget_key(page, "share")):
-        # Our own document, in an iframe that may run it; the link beside it, hidden.
-        st.iframe(copy_button_html(), height=38, width=230)
-        st.html(link_holder_html(link), width="content")
-        holder = state.widget_key(page, "share")
-        st.html(f"<style>.{element_class(holder)} [data-testid='stElementContainer']"
-                ":has([data-share-link]) { display: none; }</style>")
-        # Lazy (on_change="rerun"): the link and its QR code are built only while the popover
-        # is open, not on every click of the stepper (issue 10: ~7 % of a click's CPU).
-        popover = st.popover(QR_LABEL, icon=":material/qr_code_2:", on_change="rerun",
-                             key=state.widget_key(page, "share_qr"))
-        if popover.open is not False:
-            with popover:
-                st.caption("The link to this view (data, model, step, display, point, tab):")
-                st.code(link, language=None, wrap_lines=True)
-                st.image(qr_svg(link), width=280, caption="Scan to open this view.")
-
+def share_panel(page: state.PageRef, link: str) -> None:
+    """Draw "Copy link", the link as text and its QR code (inside an open panel)."""
+    with st.container(key=state.widget_key(page, "share")):
+        st.iframe(copy_button_html(link), height=38, width=230)
+    st.caption("The link to this view (data, model, step, display, point, tab):")
+    st.code(link, language=None, wrap_lines=True)
+    st.image(qr_svg(link), width=280, caption="Scan to open this view.")

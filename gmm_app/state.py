@@ -369,8 +369,11 @@ def view_value(page: PageRef, name: str) -> Any:
     """The current value of one field of ``page`` (e.g. ``view_value(2, "contours")``)."""
     p = page_of(page)
     f = FIELD[name]
-    return _from_widget(f, st.session_state.get(field_key(p.id, name), _to_widget(
-        f, Settings.defaults(p.id).values[name])), p)
+    key = field_key(p.id, name)
+    if key in st.session_state:
+        return _from_widget(f, st.session_state[key], p)
+    # The defaults only when needed: building them costs more than the rest (issue 10).
+    return _from_widget(f, _to_widget(f, Settings.defaults(p.id).values[name]), p)
 
 
 def on_data_change(page: PageRef) -> None:

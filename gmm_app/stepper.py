@@ -83,6 +83,13 @@ PLOT_CONFIG = {
     "scrollZoom": False,
     "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d", "toImage"],
 }
+PARAMETER_LEGEND_HTML = (
+    '<p style="font-size: 0.875rem; color: rgba(49, 51, 63, 0.6); margin: 0.25rem 0 0">'
+    "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
+    "N\u2096 = \u03a3\u2099 \u03b3\u2099\u2096, the points component k owns under the "
+    "responsibilities the colours show.</p>"
+)
+"""The parameter table's legend, styled as a caption (drawn with the table, as one element)."""
 
 
 # --------------------------------------------------------------------------- page
@@ -199,7 +206,7 @@ def _display_controls(n_features: int, data: LoadedData | None) -> None:
                 setting_widget(n_features, "label_shapes")
         st.caption(
             "A link holds all of this view: data, model, step, display, inspected point and "
-            "tab. Use 'Copy link' beside the chart, or copy the address bar."
+            "tab. Use 'Share and download' under the chart, or copy the address bar."
         )
 
 
@@ -285,9 +292,8 @@ def _stepper_body(
     with left:
         _main_chart(n_features, data, history, cursor, view, (chart_width, chart_height),
                     settings.run_spec(data.key))
-        sharing.share_controls(n_features, state.share_link(shown))
+        _share_and_download(n_features, data, shown, history, cursor)
         _label_agreement(n_features, data, view)
-        export.render_downloads(n_features, data, shown, history, cursor)
         model_panels.render_model_panels(n_features, data, view.params, chart_width)
     with right:
         if last > 0:
@@ -329,12 +335,10 @@ def _stepper_body(
             with params_tab:
                 table = figures.parameter_rows(view.params, view.nk)  # no DataFrame: ~1.5 ms
                 # HTML, not a Styler in st.table: ~12 ms less per click (issue 10).
-                st.markdown(figures.parameter_table_html(table), unsafe_allow_html=True)
-                st.caption(
-                    "\u03c0 weight, \u03bc mean, \u03c3 standard deviation, \u03c1 correlation; "
-                    "N\u2096 = \u03a3\u2099 \u03b3\u2099\u2096, the points component k owns "
-                    "under the responsibilities the colours show."
-                )
+                # The table and its legend in one element (issue 10: each element sent costs
+                # the server ~0.5 ms per click).
+                st.markdown(figures.parameter_table_html(table) + PARAMETER_LEGEND_HTML,
+                            unsafe_allow_html=True)
         if inspect_tab.open is not False:
             with inspect_tab:
                 _inspector(n_features, data, view)
@@ -347,6 +351,20 @@ def _stepper_body(
         with right:
             _loglik_chart(n_features, data, history, phases, cursor, presenter,
                            settings.run_spec(data.key))
+
+
+def _share_and_download(n_features: int, data: LoadedData, shown: state.Settings,
+                        history: object, cursor: int) -> None:
+    # One lazy panel (on_change="rerun": built only while open) for the link, its QR code and
+    # the downloads: a click of the stepper sends one element for them, not nine (issue 10:
+    # ~5 ms of the server's CPU per click).
+    panel = st.popover(sharing.PANEL_LABEL, icon=":material/share:", on_change="rerun",
+                       key=state.widget_key(n_features, "share_panel"))
+    if panel.open is not False:
+        with panel:
+            sharing.share_panel(n_features, state.share_link(shown))
+            st.markdown("**Download the half-step shown**")
+            export.render_downloads(n_features, data, shown, history, cursor)
 
 
 def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],

@@ -545,7 +545,7 @@ def test_a_copied_link_reproduces_the_whole_view() -> None:
     at.run()
     at.number_input(key="em2d.inspect").set_value(12).run()
     at.session_state["em2d.tab"] = "Parameters"
-    at.session_state["em2d.share_qr"] = True  # open "Link and QR code"
+    at.session_state["em2d.share_panel"] = True  # open "Share and download"
     at.run()
     assert not at.exception
     link = at.get("code")[0].value

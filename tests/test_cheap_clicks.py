@@ -256,3 +256,49 @@ def test_large_buffers_get_their_own_pages_even_after_a_larger_one_was_freed() -
     mapped, left = (int(v) for v in out.stdout.split())
     assert mapped >= 300 * 1024  # in pages of its own
     assert left <= 0  # unmapped when freed
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "http://127.0.0.1:8501/em-2d?dataset=blobs&K=3",
+        "http://h/em-2d?x=</script><script>alert(1)</script>",
+        "http://h/em-2d?x=<!--&y=\u202eatad&z=\"'\\",
+    ],
+)
+def test_copy_button_carries_its_link_as_a_safe_literal(link: str) -> None:
+    """The copy button's document holds the link as one JavaScript string literal: read back
+    with ``json.loads`` it is the link, and nothing in it can end the script element."""
+    import re
+
+    from gmm_app.sharing import copy_button_html
+
+    document = copy_button_html(link)
+    literal = re.search(r"const LINK = (.*);\n", document)
+    assert literal is not None
+    assert json.loads(literal.group(1)) == link
+    assert "<" not in literal.group(1)
+    assert document.count("</script>") == 1
+
+
+def test_the_share_panel_is_built_only_while_open() -> None:
+    """Closed, the stepper's "Share and download" panel sends no link, no copy frame and no
+    download button on a click (issue 10); opened, it holds all of them, and its link is the
+    page's own view."""
+    from tests.test_app_pages import open_page
+
+    at = open_page("pages/em-2d.py")
+    at.button(key="em2d.button.E").click().run()
+    assert not at.exception
+    assert not at.get("download_button")
+    assert not at.get("code")
+    assert not at.get("iframe")
+    at.session_state["em2d.share_panel"] = True
+    at.run()
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Parameters (JSON)", "Points and responsibilities (CSV)",
+                      "Animation to half-step 1 (GIF)"]
+    link = at.get("code")[0].value
+    assert link.startswith("/em-2d?")
+    assert "step=1" in link
+    assert len(at.get("iframe")) == 1  # the copy button

@@ -83,9 +83,26 @@ def download_bytes(page: Any, click: Any) -> tuple[bytes, str]:
     return Path(download.path()).read_bytes(), download.suggested_filename
 
 
+PANEL = '[data-testid="stPopoverBody"]'
+
+
+def open_share_panel(page: Any) -> Any:
+    """Open the stepper's "Share and download" panel (if it is not open) and return it."""
+    panel = page.locator(PANEL).filter(has_text="Copy link")
+    if not panel.count():
+        page.locator(MAIN).get_by_role("button", name=re.compile(r"Share and download")).click()
+        panel.wait_for()
+    return panel
+
+
 def click_download(page: Any, label: str) -> tuple[bytes, str]:
-    """Click a Streamlit download button of the main area (its label ends with ``label``)."""
-    button = page.locator(MAIN).get_by_role("button", name=re.compile(re.escape(label) + "$"))
+    """Click a Streamlit download button (its label ends with ``label``): on a stepper page
+    in its "Share and download" panel, elsewhere in the main area."""
+    name = re.compile(re.escape(label) + "$")
+    if page.locator(MAIN).get_by_role("button", name=re.compile(r"Share and download")).count():
+        button = open_share_panel(page).get_by_role("button", name=name)
+    else:
+        button = page.locator(MAIN).get_by_role("button", name=name)
     return download_bytes(page, button.click)
 
 
@@ -128,7 +145,7 @@ def stepper_screenshots(page: Any, directory: Path, name: str) -> None:
         app_server_lib.wait_for_paint(page)
         page.wait_for_timeout(400)
         page.screenshot(path=str(directory / f"export-{name}-{width}x{height}-top.png"))
-        page.locator(MAIN).get_by_role(
+        open_share_panel(page).get_by_role(
             "button", name=re.compile(r"Animation to half-step \d+ \(GIF\)$")
         ).scroll_into_view_if_needed()
         app_server_lib.wait_for_paint(page)

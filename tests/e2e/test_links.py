@@ -136,13 +136,13 @@ def test_a_copied_link_reproduces_the_whole_view(
         address = page.url
         page.screenshot(path=str(screenshot_dir / "link-customised.png"))
 
-        # Copy link: the button puts the view's link on the clipboard.
+        # Copy link (in the "Share and download" panel) puts the view's link on the clipboard.
+        page.get_by_role("button", name="Share and download").click()
         frame = page.frame_locator(f"{key_class('em2d.share')} iframe")
         frame.get_by_role("button", name="Copy link").click()
         frame.get_by_text("Copied").wait_for()
         link = page.evaluate("() => navigator.clipboard.readText()")
         # The link shown for projection (text and QR code) is the same.
-        page.get_by_role("button", name="Link and QR code").click()
         shown = page.locator('[data-testid="stPopoverBody"] code').inner_text()
         assert shown.strip() == link
         assert page.locator('[data-testid="stPopoverBody"] img').count() == 1
