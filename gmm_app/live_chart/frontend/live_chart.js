@@ -125,8 +125,14 @@
     showLink: false, linkText: "", displaylogo: false,
   };
   const SENDING_BUTTONS = ["sendChartToCloud", "sendDataToCloud", "editInChartStudio"];
+  // WebGL at the screen's own pixel ratio: plotly.js draws WebGL traces at 2x by default,
+  // four times the pixels of a projector's or a plain laptop's screen. Without a GPU (software
+  // WebGL, as in this app's test machine) the compositor's commit of a 2x canvas held the
+  // page's main thread ~120 ms per redraw at N = 2,000 (issue 11).
+  const GL_PIXEL_RATIO = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
   const safeConfig = (given) => {
-    const config = Object.assign({ responsive: false }, given || {}, SAFE_CONFIG);
+    const config = Object.assign(
+      { responsive: false, plotGlPixelRatio: GL_PIXEL_RATIO }, given || {}, SAFE_CONFIG);
     const removed = (config.modeBarButtonsToRemove || []).slice();
     for (const name of SENDING_BUTTONS) if (!removed.includes(name)) removed.push(name);
     config.modeBarButtonsToRemove = removed;
@@ -138,13 +144,28 @@
     if (!exportArgs || !div._fullLayout || typeof Plotly === "undefined") return;
     const layout = div._fullLayout;
     button.disabled = true;
-    Promise.resolve(Plotly.downloadImage(div, {
-      format: format,
-      filename: exportArgs.filename || "chart",
-      width: layout.width,
-      height: layout.height,
-      scale: format === "png" ? (exportArgs.scale || 1) : 1,
-    })).catch((error) => {
+    const scale = format === "png" ? (exportArgs.scale || 1) : 1;
+    // The image is drawn by a copy of the chart that takes this chart's config when the call
+    // starts: its WebGL layer at the image's own scale (the screen's ratio, GL_PIXEL_RATIO,
+    // would blur the points of a 2x PNG), and this chart's ratio back at once.
+    const context = div._context || {};
+    const ratio = context.plotGlPixelRatio;
+    let done;
+    try {
+      context.plotGlPixelRatio = Math.max(ratio || 1, scale);
+      done = Plotly.downloadImage(div, {
+        format: format,
+        filename: exportArgs.filename || "chart",
+        width: layout.width,
+        height: layout.height,
+        scale: scale,
+      });
+    } catch (error) {
+      done = Promise.reject(error);
+    } finally {
+      context.plotGlPixelRatio = ratio;
+    }
+    Promise.resolve(done).catch((error) => {
       console.warn("live_chart: could not make the image", error);
     }).then(() => { button.disabled = false; });
   };
@@ -223,20 +244,56 @@
     } catch (error) { /* a frame of another origin: not a live chart */ }
     return false;
   };
+  // ONE download of plotly.js per page (issue 11). Streamlit serves component files without
+  // a freshness lifetime (so every frame fetched the 4.8 MB again) and gzips them on every
+  // request (~0.2 s of the server's CPU each, ~1 s per frame measured on a cold start). The
+  // first frame that needs plotly.js fetches it once; the page (the top window, which outlives
+  // every frame: Streamlit switches pages without reloading it) keeps it as a blob: URL made
+  // in its own realm. Every frame then loads the SAME blob: URL, so V8's compilation cache
+  // (keyed by source and URL) also spares the later frames the compile. Any failure falls
+  // back to the frame's own plotly.min.js.
+  const PLOTLY_FILE = "plotly.min.js";
+  const SHARED_KEY = "__gmmLiveChartPlotly";
+  const sharedPlotlyUrl = () => {
+    let page = null;
+    try {
+      page = window.parent;
+      if (!page || page === window || !page.document) return Promise.resolve(PLOTLY_FILE);
+    } catch (error) { return Promise.resolve(PLOTLY_FILE); }  // not framed by the app
+    let shared = page[SHARED_KEY];
+    if (!shared || shared.file !== PLOTLY_FILE || shared.base !== location.pathname) {
+      // The page's own fetch, Blob and URL: the download and the URL survive this frame.
+      const url = new URL(PLOTLY_FILE, location.href).href;
+      const promise = page.fetch(url).then((response) => {
+        if (!response.ok) throw new Error(`plotly.min.js: HTTP ${response.status}`);
+        return response.blob();
+      }).then((blob) => page.URL.createObjectURL(
+        new page.Blob([blob], { type: "text/javascript" })));
+      shared = { file: PLOTLY_FILE, base: location.pathname, promise: promise };
+      page[SHARED_KEY] = shared;
+      promise.catch(() => { if (page[SHARED_KEY] === shared) page[SHARED_KEY] = null; });
+    }
+    return Promise.resolve(shared.promise).catch(() => PLOTLY_FILE);
+  };
   const loadPlotly = (defer) => {
     if (plotlyReady === null) {
       plotlyReady = new Promise((resolve, reject) => {
         const started = performance.now();
-        const inject = () => {
+        const inject = (src) => {
           const script = document.createElement("script");
-          script.src = "plotly.min.js";
+          script.src = src;
           script.onload = resolve;
-          script.onerror = () => reject(new Error("plotly.min.js did not load"));
+          script.onerror = () => {
+            script.remove();
+            if (src !== PLOTLY_FILE) inject(PLOTLY_FILE);  // e.g. a blob: URL revoked
+            else reject(new Error("plotly.min.js did not load"));
+          };
           document.head.appendChild(script);
         };
         const wait = () => {
-          if (!defer || otherChartDrawn() || performance.now() - started > DEFER_MAX_MS) inject();
-          else setTimeout(wait, 50);
+          if (!defer || otherChartDrawn() || performance.now() - started > DEFER_MAX_MS) {
+            sharedPlotlyUrl().then(inject);
+          } else setTimeout(wait, 50);
         };
         wait();
       });
