@@ -88,7 +88,7 @@ PANEL = '[data-testid="stPopoverBody"]'
 
 def open_share_panel(page: Any) -> Any:
     """Open the stepper's "Share and download" panel (if it is not open) and return it."""
-    panel = page.locator(PANEL).filter(has_text="Copy link")
+    panel = page.locator(PANEL).filter(has_text="Parameters (JSON)")
     if not panel.count():
         page.locator(MAIN).get_by_role("button", name=re.compile(r"Share and download")).click()
         panel.wait_for()
