@@ -13,14 +13,17 @@ import inspect
 import textwrap
 from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from gmm_app.engine import StepView
 from gmm_app.formatting import fmt_number
 from gmm_core import EMHistory, textbook
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SHOWN_POINTS = 5
 """Responsibilities are listed for this many points (the inspected one first)."""
@@ -80,6 +83,8 @@ def responsibilities_table(
         row = {"n": str(n), "x": ", ".join(fmt_number(v, 4) for v in X[n])}
         row.update({f"\u03b3[n, {k}]": fmt_number(g, 3) for k, g in enumerate(resp[n])})
         rows.append(row)
+    import pandas as pd  # here, not at import: 0.4-0.5 s of a fresh server's first page (issue 11)
+
     return pd.DataFrame(rows)
 
 
@@ -95,6 +100,8 @@ def m_step_table(view: StepView) -> pd.DataFrame:
             "mu[k]": ", ".join(fmt_number(v, 4) for v in p.means[k]),
             "diag Sigma[k]": ", ".join(fmt_number(v, 4) for v in np.diag(p.covariances[k])),
         })
+    import pandas as pd  # here, not at import: 0.4-0.5 s of a fresh server's first page (issue 11)
+
     return pd.DataFrame(rows)
 
 

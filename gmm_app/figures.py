@@ -16,10 +16,9 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from gmm_app.formatting import MINUS, MISSING, fmt_from_log, fmt_number, latex_from_log
@@ -32,6 +31,9 @@ from gmm_app.geometry import (
     padded_range,
 )
 from gmm_core import GMMParams
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FONT_SIZE = 15
 """Base font size in px: readable from the back of a classroom."""
@@ -643,6 +645,8 @@ def parameter_table(params: GMMParams, nk: np.ndarray | None) -> pd.DataFrame:
         String cells (formatted, never ``nan``), one row per component. In 2-D,
         means and standard deviations are pairs along the chart's (x, y) axes.
     """
+    import pandas as pd  # here, not at import: 0.4-0.5 s of a fresh server's first page (issue 11)
+
     return pd.DataFrame(parameter_rows(params, nk))
 
 
@@ -744,6 +748,8 @@ def point_breakdown(
         rf"\mu_j, \Sigma_j)}} = \frac{{{latex_from_log(float(lw[best]))}}}"
         rf"{{{latex_from_log(log_total)}}} = {gamma_best:.3f}"
     )
+    import pandas as pd  # here, not at import: 0.4-0.5 s of a fresh server's first page (issue 11)
+
     return pd.DataFrame(rows), latex.replace(MINUS, "-")
 
 
@@ -797,7 +803,7 @@ def table_html(table: pd.DataFrame | Sequence[dict[str, str]], swatches: Sequenc
         scrolls sideways if the table is wider than its column.
     """
     esc = escape_text
-    if isinstance(table, pd.DataFrame):
+    if hasattr(table, "itertuples"):  # a DataFrame (pandas is not imported for a list)
         columns = list(table.columns)
         body = list(table.astype(str).itertuples(index=False, name=None))
     else:

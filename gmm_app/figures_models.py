@@ -9,10 +9,9 @@ apart by colour *and* dash/marker, so that the lines read in greyscale too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
 from gmm_app.figures import (
@@ -39,6 +38,11 @@ from gmm_app.geometry import (
     padded_range,
 )
 from gmm_core import GMMParams, weighted_log_prob
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from gmm_app.lazy import pandas as pd  # imported at first use (issue 11)
 
 COV_STYLE: dict[str, dict[str, str]] = {
     "full": {"color": PALETTE[0], "dash": "solid", "symbol": "circle"},

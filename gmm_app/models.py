@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
@@ -40,6 +40,11 @@ from gmm_core import (
     shared_variance_params,
     unusual_points,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from gmm_app.lazy import pandas as pd  # imported at first use (issue 11)
 
 SWEEP: dict = {
     "ks": tuple(range(1, 11)),

@@ -72,7 +72,15 @@ def _uses_pages_directory() -> bool:
 
 
 def ensure_app_navigation() -> None:
-    """Call first in every page file: sets up ``app.py``'s config and navigation if bypassed."""
+    """Call first in every page file: sets up ``app.py``'s config and navigation if bypassed.
+
+    Only :func:`gmm_app.live_chart.preload_plotly` may come before it (the stepper pages):
+    the hidden frame that makes the browser compile plotly.js while the server imports. On a
+    deep link to a fresh server that frame's id is then derived from the page file's hash in
+    the first run and from the page's in later ones, so it is drawn again once; nothing reads
+    its value, and this call is 0.4 s of imports (the page table needs gmm_core) that the
+    browser would otherwise wait through first (issue 11).
+    """
     if _uses_pages_directory():
         st.set_page_config(**PAGE_CONFIG)
         st.navigation(pages(), position="sidebar")  # not .run(): this page is running

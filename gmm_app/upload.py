@@ -30,10 +30,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from io import StringIO
 from itertools import repeat
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    from gmm_app.lazy import pandas as pd  # imported at first use (issue 11)
 
 __all__ = [
     "INTERACTIVE_CAP",
