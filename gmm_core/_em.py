@@ -82,6 +82,35 @@ _SINGLE_EXP_MIN_ELEMENTS = 1 << 18
 # Largest tolerated rounding error of the expanded quadratic form and of the
 # one-pass moments, relative to one unit of Mahalanobis distance or variance.
 _CANCELLATION_LIMIT = 1e-9
+# Skipping negligible components (see _negligible). From this many point-component
+# pairs on, a run's chunks are ordered in space once (_spatial_order) and each pass
+# skips, chunk by chunk, the components whose responsibilities there are provably
+# negligible. Below it a pass is cheap and ordering would cost more than it saves.
+_SKIP_MIN_ELEMENTS = 1 << 18
+# A component is skipped in a chunk only when its log density is below the largest
+# one of every point by at least this many nats: its responsibility is then below
+# e^-60 ~ 1e-26 for each point, so each point's log-likelihood
+# top + log(1 + sum of the rest) changes by less than K * 1e-26, far below the
+# rounding of any float64 log-likelihood (and below float32's e^-87 floor only by
+# 27 nats less than the float32 exponentials already drop).
+_SKIP_MARGIN = 60.0
+# ... and only when the skipped responsibilities, summed over all skipped chunks and
+# weighted by how far the points lie (their largest squared Mahalanobis distance or
+# squared distance from the centre), stay below this fraction of the component's
+# N_k: a tenth of one float64 rounding unit of its sums. (A component whose N_k is
+# itself tiny is then never skipped.)
+_SKIP_MASS = _EPS / 10
+# Points per cell whose bounds decide what to skip: small cells hug the clusters
+# tightly; consecutive cells that skip the same components are evaluated together.
+_SKIP_CELL = 512
+# What numpy's overhead for one more piece of a pass costs, in point-row values
+# evaluated (~15 calls of a few microseconds each, against ~7 ns a value).
+_PIECE_OVERHEAD = 8192
+# Bits of the space-filling key that orders the points (16: numpy's radix sort).
+_ORDER_BITS = 16
+# Counters of the skipping, read by tests: (chunk, component) pairs evaluated and
+# skipped, and passes redone without skipping because a component's N_k shrank.
+_SKIP_COUNTS = {"pairs": 0, "skipped": 0, "redone": 0}
 # A component whose N_k falls below this many points has lost all its points.
 _EMPTY_N_K = 1e-10
 # Squares of values beyond this overflow float64 (1e308) in the second moments.
@@ -308,6 +337,8 @@ class _LogDensity:
         Means relative to ``centre`` (components in their own order).
     chol : ndarray, shape (K, D, D)
         :math:`L_k` (maps whitened moments back).
+    chol_inv : ndarray, shape (K, D, D)
+        :math:`L_k^{-1}` (bounds the log densities over a chunk, see :func:`_negligible`).
     """
 
     centre: np.ndarray
@@ -317,11 +348,27 @@ class _LogDensity:
     whiten: np.ndarray
     means_c: np.ndarray
     chol: np.ndarray
+    chol_inv: np.ndarray | None = None
 
     @property
     def narrow(self) -> np.ndarray:
         """The narrow (whitened) components, shape (E,), in row order."""
         return self.order[self.coef.shape[0] :]
+
+    def rows(self, rows: np.ndarray) -> _LogDensity:
+        """The same evaluation restricted to the rows ``rows`` (ascending row indices).
+
+        Rows keep their order (expanded ones first, narrow ones last), so the
+        result evaluates ``order[rows]`` exactly as this one does.
+        """
+        w, d = self.coef.shape[0], self.means_c.shape[1]
+        e = self.order.size - w
+        narrow = rows[rows >= w] - w
+        whiten = self.whiten.reshape(d, e, d + 1)[:, narrow].reshape(d * narrow.size, d + 1)
+        return _LogDensity(
+            self.centre, self.order[rows], self.coef[rows[rows < w]], self.const[rows],
+            whiten, self.means_c, self.chol, self.chol_inv,
+        )
 
     @classmethod
     def build(
@@ -376,7 +423,7 @@ class _LogDensity:
         whiten = np.concatenate([-(chol_inv[ks] @ means_c[ks, :, None]), chol_inv[ks]], axis=2)
         whiten = np.swapaxes(whiten, 0, 1).reshape(d * ks.size, d + 1)
         order = np.concatenate([wide, ks])
-        return cls(centre, order, coef, const[order], whiten, means_c, chol)
+        return cls(centre, order, coef, const[order], whiten, means_c, chol, chol_inv)
 
     def weighted_log_prob(
         self,
@@ -1043,47 +1090,299 @@ def _executor() -> ThreadPoolExecutor:
 
 
 @dataclass(frozen=True)
+class _ChunkGeometry:
+    """Where the points of each cell lie: inside an ellipsoid.
+
+    Cell ``i`` lies in :math:`\\{m_i + G_i u : |u| \\le r_i\\}` (centred
+    coordinates), with :math:`G_i G_i^\\top = A_i` the cell's own covariance (plus
+    a small ridge): for a cell of a thin, tilted cluster the ellipsoid is as thin
+    and tilted as its points, where a ball would be as wide as their length.
+
+    Attributes
+    ----------
+    mid : ndarray, shape (C, D)
+        :math:`m_i`, the cell's mean (relative to the data's centre).
+    spread : ndarray, shape (C, D * D)
+        :math:`A_i`, flattened.
+    radius : ndarray, shape (C,)
+        :math:`r_i = \\max_n |G_i^{-1}(x_n - m_i)|` over the cell's points.
+    reach2 : ndarray, shape (C,)
+        :math:`1 + \\max_n |x_n - c|^2`: the largest feature of a point, which
+        bounds what it adds to any component's moments per unit of responsibility.
+    size : ndarray, shape (C,)
+        Points in the cell.
+    """
+
+    mid: np.ndarray
+    spread: np.ndarray
+    radius: np.ndarray
+    reach2: np.ndarray
+    size: np.ndarray
+
+
+@dataclass(frozen=True)
 class _Blocks:
-    """The data's quadratic features, chunk by chunk, built once for a run.
+    """The data's quadratic features, built once for a run.
 
     Every EM iteration needs the same features of ``x - centre``; a run of many
-    iterations builds them once when they fit in ``_BLOCKS_MAX_BYTES``.
+    iterations builds them once when they fit in ``_BLOCKS_MAX_BYTES``. For a
+    large run the points are first put in a spatial order (``order``), so that
+    each *cell* of ``cell`` consecutive points is a compact piece of the data
+    (``cells``), where components can be skipped (see :func:`_negligible`). A
+    pass returns only sums, which do not depend on the order of the points but
+    for rounding.
 
     Attributes
     ----------
     step : int
-        Rows per chunk (:func:`_chunk_step` for the run's K).
+        Points per chunk (:func:`_chunk_step`; with cells, a multiple of ``cell``).
     chunks : tuple of ndarray, each shape (F, c)
-        Features of the centred points (rows ``1..D`` are the centred points).
+        Features of the centred points, in the order ``order`` (rows ``1..D``
+        are the centred points). (Chunks rather than one (F, N) array: fresh
+        arrays of several MiB cost page faults, chunk-sized ones are recycled.)
+    order : ndarray of int, shape (N,), or None
+        The rows of X in that order (None: X's own order, no skipping).
+    cells : _ChunkGeometry or None
+        Bounding ellipsoids of the cells (None: no skipping).
+    cell : int
+        Points per cell.
     """
 
     step: int
     chunks: tuple[np.ndarray, ...]
+    order: np.ndarray | None = None
+    cells: _ChunkGeometry | None = None
+    cell: int = 0
 
 
 # Largest memory spent on _Blocks (2-D data: 48 bytes a point, so up to ~1.4M points).
 _BLOCKS_MAX_BYTES = 64 << 20
 
 
+def _spatial_order(X: np.ndarray) -> np.ndarray:
+    """An order of the points X (N, D) in which consecutive points lie close together.
+
+    The points are sorted by a Morton (Z-order) key: each coordinate is scaled
+    to an integer on a grid over the data's bounding box and the bits of the D
+    integers are interleaved, so that points sharing a leading part of the key
+    share a grid cell. Consecutive points then form compact cells, except
+    where the curve jumps (such a cell is merely wider: fewer components are
+    negligible in it, none wrongly). A 16-bit key is sorted by numpy's radix
+    sort in O(N); in more than 16 dimensions only the 16 coordinates of largest
+    spread get a bit.
+
+    Returns
+    -------
+    ndarray of int, shape (N,)
+    """
+    n, d = X.shape
+    # Column by column: numpy reduces an (N, D) array along its long axis slowly.
+    lo = np.array([X[:, j].min() for j in range(d)])
+    span = np.array([X[:, j].max() for j in range(d)]) - lo
+    dims = np.argsort(-span, kind="stable")[:_ORDER_BITS]
+    dims = dims[span[dims] > 0]
+    if not dims.size:
+        return np.arange(n)
+    bits = _ORDER_BITS // dims.size
+    level = 1 << bits
+    # spread[v]: the bits of v, dims.size positions apart (bit b at position b * D)
+    values = np.arange(level, dtype=np.uint16)
+    spread = np.zeros(level, np.uint16)
+    for b in range(bits):
+        spread |= ((values >> b) & 1) << (b * dims.size)
+    key = np.zeros(n, np.uint16)
+    for pos, j in enumerate(dims):
+        q = ((X[:, j] - lo[j]) * (level / span[j])).astype(np.intp)
+        np.minimum(q, level - 1, out=q)  # the largest value lands on the grid's edge
+        key |= spread[q] << pos
+    return np.argsort(key, kind="stable")
+
+
+def _ellipsoids(x: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Bounding ellipsoids of C equal cells x (D, C, c); see :class:`_ChunkGeometry`."""
+    d, count, c = x.shape
+    x = np.ascontiguousarray(x.transpose(1, 0, 2))  # (C, D, c): contiguous for BLAS
+    mid = x.mean(axis=2)  # (C, D)
+    diff = x - mid[:, :, None]
+    cov = diff @ diff.transpose(0, 2, 1) / c
+    # A small ridge keeps G invertible for a flat cell (points on a line, or one
+    # point); any invertible G bounds the cell, because r is measured with it.
+    ridge = 1e-9 * np.trace(cov, axis1=1, axis2=2) / d + 1e-300
+    cov[:, np.arange(d), np.arange(d)] += ridge[:, None]
+    shape = np.linalg.cholesky(cov)
+    u = np.linalg.inv(shape) @ diff
+    # (1 + 1e-9): a margin for the rounding of u, far below anything that could matter.
+    radius = np.sqrt(np.einsum("cin,cin->cn", u, u).max(axis=1)) * (1 + 1e-9)
+    reach2 = 1.0 + np.einsum("cin,cin->cn", x, x).max(axis=1)
+    return mid, cov.reshape(count, d * d), radius, reach2, np.full(count, float(c))
+
+
+def _cell_geometry(XcT: np.ndarray, cell: int) -> tuple[np.ndarray, ...]:
+    """Bounding ellipsoids of the cells of ``cell`` centred points XcT (D, c)."""
+    d, n = XcT.shape
+    full = n // cell * cell
+    parts = []
+    if full:
+        parts.append(_ellipsoids(XcT[:, :full].reshape(d, full // cell, cell)))
+    if full < n:
+        parts.append(_ellipsoids(XcT[:, full:].reshape(d, 1, n - full)))
+    return tuple(np.concatenate(a) for a in zip(*parts, strict=True))
+
+
 def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | None:
-    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit."""
+    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit.
+
+    Built chunk by chunk, so that every temporary array is chunk-sized: fresh
+    arrays of several MiB cost more in page faults than the arithmetic.
+    """
     n, d = X.shape
     if n * (1 + d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
         return None
     step = _chunk_step(n, n_components)
-    chunks = tuple(
-        _features(_centred_chunk(X, start, step, centre)) for start in range(0, n, step)
-    )
-    return _Blocks(step, chunks)
+    if n_components > 1 and n * n_components >= _SKIP_MIN_ELEMENTS:
+        order = _spatial_order(X)
+        cell = min(_SKIP_CELL, step)
+        step = step // cell * cell  # chunks made of whole cells
+        XT = np.ascontiguousarray(X.T)  # (read only: it may be X's own memory)
+        chunks, cells = [], []
+        for start in range(0, n, step):
+            # a copy, centred in place (np.take of columns: X[rows] is ~20x slower)
+            XcT = np.take(XT, order[start : start + step], axis=1)
+            XcT -= centre[:, None]
+            chunks.append(_features(XcT))
+            cells.append(_cell_geometry(XcT, cell))
+        geometry = _ChunkGeometry(*(np.concatenate(a) for a in zip(*cells, strict=True)))
+        return _Blocks(step, tuple(chunks), order, geometry, cell)
+    chunks = [_features(_centred_chunk(X, start, step, centre)) for start in range(0, n, step)]
+    return _Blocks(step, tuple(chunks))
 
 
-def _chunk_features(
-    X: np.ndarray, start: int, step: int, centre: np.ndarray, blocks: _Blocks | None
+def _negligible(
+    dens: _LogDensity, cells: _ChunkGeometry, nk: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The components whose responsibilities are negligible in each cell.
+
+    For a point :math:`x = m + G u` (:math:`|u| \\le r`) of a cell, component k's
+    Mahalanobis distance :math:`|L_k^{-1}(x - \\mu_k)|` differs from that of the
+    cell's mean, :math:`a_k = |L_k^{-1}(m - \\mu_k)|`, by at most
+    :math:`r\\,|L_k^{-1} G|` (triangle inequality; the Frobenius norm, whose square
+    is :math:`\\langle \\Sigma_k^{-1}, A \\rangle`, bounds the spectral one). So over
+    the cell its log density lies between
+    :math:`L_k = c_k - \\tfrac12 (a_k + r s_k)^2` and
+    :math:`U_k = c_k - \\tfrac12 \\max(0, a_k - r s_k)^2` (:math:`c_k` the
+    weighted normalising constant). Every point has some component at least at
+    :math:`\\max_j L_j`, so its responsibility for k is below
+    :math:`e^{\\Delta_k}`, :math:`\\Delta_k = U_k - \\max_j L_j`.
+
+    Component k is skipped in the cell when :math:`\\Delta_k < -` ``_SKIP_MARGIN``
+    and what the cell's points could add to its sums, at most
+    :math:`c\\, e^{\\Delta_k} \\max(\\text{reach}^2, 1 + (a_k + r s_k)^2)` (per unit of
+    responsibility a point adds at most its largest feature to the expanded moments
+    and its squared whitened distance to the whitened ones), is below
+    ``_SKIP_MASS / C`` of the component's N_k: all cells together then skip less
+    than ``_SKIP_MASS * N_k``.
+
+    Parameters
+    ----------
+    dens : _LogDensity
+    cells : _ChunkGeometry
+        C cells.
+    nk : ndarray, shape (K,)
+        The components' expected N_k (from the weights), in row order.
+
+    Returns
+    -------
+    skip : ndarray of bool, shape (C, K)
+        Rows (in the order ``dens.order``) to skip in each cell; never all of them.
+    mass : ndarray, shape (K,)
+        The bound on what was skipped, by row, summed over the cells.
+    """
+    order = dens.order
+    linv, mu = dens.chol_inv[order], dens.means_c[order]
+    precision = np.swapaxes(linv, 1, 2) @ linv
+    with np.errstate(over="ignore", invalid="ignore"):
+        # y = L_k^-1 (m - mu_k) by broadcasting: (C, K, D, D) products of tiny matrices
+        # (einsum or a batched matmul pays more per matrix than the arithmetic costs).
+        y = (linv[None] * (cells.mid[:, None, None, :] - mu[None, :, None, :])).sum(axis=3)
+        a = np.sqrt((y * y).sum(axis=2))
+        s2 = cells.spread @ precision.reshape(precision.shape[0], -1).T
+        rs = cells.radius[:, None] * np.sqrt(np.maximum(s2, 0.0))
+        far = a + rs
+        upper = dens.const - 0.5 * np.maximum(a - rs, 0.0) ** 2
+        lower = dens.const - 0.5 * far**2
+        gap = upper - lower.max(axis=1, keepdims=True)
+        mass = cells.size[:, None] * np.exp(gap) * np.maximum(cells.reach2[:, None], 1.0 + far**2)
+        skip = (gap < -_SKIP_MARGIN) & (mass <= _SKIP_MASS / gap.shape[0] * nk)
+    return skip, np.where(skip, mass, 0.0).sum(axis=0)
+
+
+# A piece of a pass: points start:stop, evaluated for the rows ``kept`` of the
+# _LogDensity (None: all rows).
+_Piece = tuple[int, int, "np.ndarray | None"]
+
+
+def _pieces(n: int, step: int, skip: np.ndarray | None, cell: int, capacity: int) -> list[_Piece]:
+    """Split a pass into pieces.
+
+    Without ``skip``: chunks of ``step`` points. With it (cells, K): runs of
+    consecutive cells of one chunk, each run evaluated for the rows that any of
+    its cells keeps, cut so that a piece holds at most ``capacity`` point-row
+    values. Spatially ordered cells mostly agree with their neighbours; a
+    neighbour that keeps other rows joins the run when evaluating its rows for
+    the whole run costs less than a piece of its own (numpy's overhead per
+    call, about ``_PIECE_OVERHEAD`` point-row values, is paid per piece).
+    """
+    if skip is None:
+        return [(s, min(s + step, n), None) for s in range(0, n, step)]
+    k, count = skip.shape[1], skip.shape[0]
+    # Runs of identical cells, never across a chunk's edge.
+    change = np.flatnonzero(np.any(skip[1:] != skip[:-1], axis=1)) + 1
+    edges = np.union1d(np.concatenate([change, [0, count]]), np.arange(0, count, step // cell))
+    runs = ~skip[edges[:-1]]  # the rows each run keeps
+    out: list[_Piece] = []
+
+    def emit(first: int, last: int, kept: np.ndarray) -> None:
+        rows = int(kept.sum())
+        most = max(1, capacity // (rows * cell)) * cell  # points per piece
+        use = None if rows == k else np.flatnonzero(kept)
+        hi = min(last * cell, n)
+        out.extend((s, min(s + most, hi), use) for s in range(first * cell, hi, most))
+
+    chunk_cells = step // cell
+    first, last, kept = int(edges[0]), int(edges[1]), runs[0]
+    for a, b, run in zip(edges[1:-1], edges[2:], runs[1:], strict=True):
+        a, b = int(a), int(b)
+        union = kept | run
+        size, extra = (last - first) * cell, (b - a) * cell
+        joined = (size + extra) * int(union.sum())
+        apart = size * int(kept.sum()) + extra * int(run.sum()) + _PIECE_OVERHEAD
+        if a % chunk_cells and joined <= apart:
+            last, kept = b, union
+        else:
+            emit(first, last, kept)
+            first, last, kept = a, b, run
+    emit(first, last, kept)
+    return out
+
+
+def _split(pieces: list[_Piece], k: int, workers: int) -> list[list[_Piece]]:
+    """Contiguous groups of pieces of about equal work (points x rows), one per thread."""
+    if workers == 1:
+        return [pieces]
+    work = np.cumsum([(b - a) * (k if kept is None else kept.size) for a, b, kept in pieces])
+    cut = np.searchsorted(work, work[-1] * np.arange(1, workers) / workers, side="right")
+    edges = [0, *cut.tolist(), len(pieces)]
+    return [pieces[edges[i] : edges[i + 1]] for i in range(workers)]
+
+
+def _piece_features(
+    X: np.ndarray, start: int, stop: int, centre: np.ndarray, blocks: _Blocks | None
 ) -> np.ndarray:
-    """Features (F, c) of the chunk of X that begins at row ``start``."""
+    """Features (F, c) of points ``start:stop`` (of the blocks' order, if any), in one chunk."""
     if blocks is not None:
-        return blocks.chunks[start // step]
-    return _features(_centred_chunk(X, start, step, centre))
+        first = start // blocks.step * blocks.step
+        return blocks.chunks[start // blocks.step][:, start - first : stop - first]
+    return _features(_centred_chunk(X, start, stop - start, centre))
 
 
 @dataclass
@@ -1109,41 +1408,66 @@ class _PassSums:
 def _pass_sums(
     X: np.ndarray,
     dens: _LogDensity,
-    starts: range,
-    step: int,
+    pieces: list[_Piece],
+    capacity: int,
     *,
     single: bool,
     m_step: bool,
     blocks: _Blocks | None = None,
 ) -> _PassSums:
-    """E-step and M-step sums over the chunks that begin at ``starts`` (see :func:`_em_pass`).
+    """E-step and M-step sums over ``pieces`` (see :func:`_em_pass`).
 
-    The responsibilities of each chunk are used for the sufficient statistics
-    straight away and then dropped, so memory does not grow with N.
+    The responsibilities of each piece are used for the sufficient statistics
+    straight away and then dropped, so memory does not grow with N. Rows a
+    piece does not keep (see :func:`_negligible`) count as responsibility 0.
+    ``capacity``: the most point-row values of a piece.
     """
     k, f = dens.order.size, dens.coef.shape[1]
-    d = X.shape[1]
+    d, w = X.shape[1], dens.coef.shape[0]
     e, g = dens.narrow.size, d + d * (d + 1) // 2
     total = 0.0
     stats = np.zeros((k, f)) if m_step else None
     whitened = np.zeros((e, g)) if m_step and e else None
-    # Buffers reused by every chunk: fresh arrays of this size would come from new
+    # Buffers reused by every piece: fresh arrays of this size would come from new
     # memory pages each time (~20 % of a pass in page faults).
-    lp_buf = np.empty(k * step)
-    e_buf = np.empty(k * step, np.float32) if single else None
-    psi_buf = np.empty(g * e * step) if whitened is not None else None
-    for start in starts:
-        phi = _chunk_features(X, start, step, dens.centre, blocks)
+    lp_buf = np.empty(capacity)
+    e_buf = np.empty(capacity, np.float32) if single else None
+    psi_buf = np.empty(g * capacity) if whitened is not None else None
+    subsets: dict[bytes, _LogDensity] = {}  # by the rows kept
+    for start, stop, kept in pieces:
+        phi = _piece_features(X, start, stop, dens.centre, blocks)
         c = phi.shape[1]
-        psi = None if psi_buf is None else psi_buf[: g * e * c].reshape(g, e, c)
-        wlp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c), psi=psi)
-        scratch = None if e_buf is None else e_buf[: k * c].reshape(k, c)
+        if kept is None:
+            sub, rows = dens, np.arange(k)
+        else:
+            key = kept.tobytes()
+            if key not in subsets:
+                subsets[key] = dens.rows(kept)
+            sub, rows = subsets[key], kept
+        m, es = rows.size, sub.narrow.size
+        psi = None if psi_buf is None or not es else psi_buf[: g * es * c].reshape(g, es, c)
+        wlp = sub.weighted_log_prob(phi, out=lp_buf[: m * c].reshape(m, c), psi=psi)
+        if m == 1:
+            # One component left: each sum over components is 1 + (terms below e^-60),
+            # which rounds to 1, so every responsibility is 1 and the log-likelihood is
+            # the log density (what _normalise would return, without the exponentials).
+            total += float(wlp[0].sum())
+            if stats is not None:
+                stats[rows[0]] += phi.sum(axis=1)
+                if es:
+                    whitened[rows[0] - w] += psi[:, 0].sum(axis=1)
+            continue
+        scratch = None if e_buf is None else e_buf[: m * c].reshape(m, c)
         total += _normalise(wlp, single, scratch)  # wlp now holds the responsibilities
         if stats is not None:
-            stats += wlp @ phi.T
+            if kept is None:
+                stats += wlp @ phi.T
+            else:
+                stats[rows] += wlp @ phi.T
         if whitened is not None:
-            for j in range(e):
-                whitened[j] += psi[:, j] @ wlp[k - e + j]
+            for j in range(es):
+                # row m - es + j of the piece is narrow component number rows[.] - w
+                whitened[rows[m - es + j] - w] += psi[:, j] @ wlp[m - es + j]
     return _PassSums(total, stats, whitened)
 
 
@@ -1162,7 +1486,9 @@ def _em_pass(
     """One E-step (log-likelihood) and, optionally, the M-step that follows it.
 
     The responsibilities of each chunk are used for the sufficient statistics
-    straight away and then dropped, so memory does not grow with N.
+    straight away and then dropped, so memory does not grow with N. With
+    spatially ordered ``blocks``, components negligible in a cell of points are
+    skipped there (see :func:`_negligible`).
 
     Parameters
     ----------
@@ -1189,19 +1515,40 @@ def _em_pass(
     step = blocks.step if blocks is not None else _chunk_step(n, k)
     dens = _LogDensity.build(params, centre, extent, (n, step) if m_step else None)
     large = n * k >= _SINGLE_EXP_MIN_ELEMENTS
-    starts = range(0, n, step)
     workers = _THREADS if large else 1
-    # Contiguous runs of chunks, one per thread, summed in a fixed order below, so
-    # the result does not depend on which thread finishes first.
-    runs = [starts[i * len(starts) // workers : (i + 1) * len(starts) // workers]
-            for i in range(workers)]
+    capacity = k * min(step, n)
 
-    def over_runs(fn: Callable[[range], _T]) -> list[_T]:
-        return list(_executor().map(fn, runs)) if workers > 1 else [fn(runs[0])]
+    def over(groups: list[_T], fn: Callable[[_T], _PassSums]) -> list[_PassSums]:
+        # One group per thread, summed in a fixed order by the caller, so the result
+        # does not depend on which thread finishes first.
+        return list(_executor().map(fn, groups)) if len(groups) > 1 else [fn(groups[0])]
 
-    parts = over_runs(
-        lambda run: _pass_sums(X, dens, run, step, single=large, m_step=m_step, blocks=blocks)
-    )
+    def sums(pieces: list[_Piece]) -> list[_PassSums]:
+        return over(
+            _split(pieces, k, workers),
+            lambda group: _pass_sums(
+                X, dens, group, capacity, single=large, m_step=m_step, blocks=blocks
+            ),
+        )
+
+    cells = None if blocks is None else blocks.cells
+    skip = skipped = None
+    if cells is not None:
+        skip, skipped = _negligible(dens, cells, params.weights[dens.order] * n)
+        _SKIP_COUNTS["pairs"] += skip.size
+        _SKIP_COUNTS["skipped"] += int(skip.sum())
+        if not skip.any():
+            skip = None
+    full = _pieces(n, step, None, 0, capacity)
+    parts = sums(full if skip is None else _pieces(n, step, skip, blocks.cell, capacity))
+    if skip is not None and m_step:
+        # The skipped mass was bounded against the N_k the weights predicted; if a
+        # component's N_k came out smaller (it is emptying), the bound may no longer
+        # be negligible beside it: then the pass is redone in full.
+        nk = sum(p.stats for p in parts)[:, 0]
+        if np.any(skipped > _SKIP_MASS * nk):
+            _SKIP_COUNTS["redone"] += 1
+            parts = sums(full)
     total = sum(p.total for p in parts)
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
@@ -1219,16 +1566,17 @@ def _em_pass(
     def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
         # Second pass, only for components whose moments lost their digits all the
         # same (a component that shrank by orders of magnitude in this step). Their
-        # responsibilities are recomputed exactly as the first pass computed them.
+        # responsibilities are recomputed as the first pass computed them (without
+        # skipping: what it skipped is below rounding).
         d = X.shape[1]
         rows = np.argsort(dens.order)[ks]  # where the components' rows are
 
-        def scatter(run: range) -> np.ndarray:
+        def scatter(group: list[_Piece]) -> np.ndarray:
             out = np.zeros((ks.size, d, d))
-            lp_buf = np.empty(k * step)
-            e_buf = np.empty(k * step, np.float32) if large else None
-            for start in run:
-                phi = _chunk_features(X, start, step, centre, blocks)
+            lp_buf = np.empty(capacity)
+            e_buf = np.empty(capacity, np.float32) if large else None
+            for start, stop, _ in group:
+                phi = _piece_features(X, start, stop, centre, blocks)
                 c = phi.shape[1]
                 resp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c))
                 _normalise(resp, large, None if e_buf is None else e_buf[: k * c].reshape(k, c))
@@ -1237,7 +1585,7 @@ def _em_pass(
                     out[i] += (diff * resp[r]) @ diff.T
             return out
 
-        return sum(over_runs(scatter))
+        return sum(over(_split(full, k, workers), scatter))
 
     try:
         new = _params_from_moments(
