@@ -92,10 +92,18 @@ def copy_button_html(link: str) -> str:
                              copied=json.dumps(COPIED_TEXT))
 
 
-def share_panel(page: state.PageRef, link: str) -> None:
-    """Draw "Copy link", the link as text and its QR code (inside an open panel)."""
+def copy_button(page: state.PageRef, link: str) -> None:
+    """Draw "Copy link" for ``link`` (inside an open panel)."""
     with st.container(key=state.widget_key(page, "share")):
         st.iframe(copy_button_html(link), height=38, width=230)
+
+
+def link_text(link: str) -> None:
+    """Draw the link as text, to read or select."""
     st.caption("The link to this view (data, model, step, display, point, tab):")
     st.code(link, language=None, wrap_lines=True)
-    st.image(qr_svg(link), width=280, caption="Scan to open this view.")
+
+
+def qr_code(link: str) -> None:
+    """Draw the link's QR code, large enough to be read from the back of a lecture room."""
+    st.image(qr_svg(link), width=200, caption="Scan to open this view.")

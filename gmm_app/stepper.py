@@ -361,10 +361,16 @@ def _share_and_download(n_features: int, data: LoadedData, shown: state.Settings
     panel = st.popover(sharing.PANEL_LABEL, icon=":material/share:", on_change="rerun",
                        key=state.widget_key(n_features, "share_panel"))
     if panel.open is not False:
+        link = state.share_link(shown)
         with panel:
-            sharing.share_panel(n_features, state.share_link(shown))
-            st.markdown("**Download the half-step shown**")
-            export.render_downloads(n_features, data, shown, history, cursor)
+            row = st.container(horizontal=True, gap="medium")
+            with row.container(width=380):  # beside the QR code: all of it fits 800 px high
+                sharing.copy_button(n_features, link)
+                st.markdown("**Download the half-step shown**")
+                export.render_downloads(n_features, data, shown, history, cursor)
+                sharing.link_text(link)
+            with row.container(width="content"):
+                sharing.qr_code(link)
 
 
 def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],
