@@ -301,6 +301,13 @@
     return plotlyReady;
   };
 
+  // A secondary (`defer`) chart already on screen redraws after the page's next paint: a
+  // click updates both charts of a stepper in the same frame, and the side chart's redraw
+  // (~20-50 ms) would otherwise hold back the paint of the main chart (issue 11).
+  const afterPaint = (args) => (args.defer && div._fullLayout
+    ? new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)))
+    : Promise.resolve());
+
   const render = (args) => {
     if (args && args.preload) {  // the page's hidden early frame: compile plotly.js, draw nothing
       loadPlotly(false).catch((error) => console.warn("live_chart: preload failed", error));
@@ -325,7 +332,8 @@
       if (queued !== null) {
         const args = queued;
         queued = null;
-        Promise.resolve(args).then(draw).then(next, fail);
+        drawing = true;
+        afterPaint(args).then(() => draw(args)).then(next, fail);
       }
     };
     const fail = (error) => {
@@ -334,7 +342,8 @@
       console.error("live_chart: could not draw the figure", error);
     };
     drawing = true;
-    loadPlotly(Boolean(args.defer)).then(() => draw(args)).then(next, fail);
+    loadPlotly(Boolean(args.defer)).then(() => afterPaint(args)).then(() => draw(args))
+      .then(next, fail);
   };
 
   window.addEventListener("message", (event) => {
