@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from _app_server import (
+    REPO_ROOT,
     SIGNATURE_HELPERS_JS,
     VIEWPORT,
     AppServer,
@@ -378,10 +380,11 @@ class ColdStart:
     all_drawn: float  # every chart of the page (the stepper and the log-likelihood) drawn
 
 
-def measure_cold_start(browser: Any) -> tuple[ColdStart, AppServer]:
-    """Launch the server and open /em-2d in a fresh browser context; time the first chart."""
+def measure_cold_start(browser: Any, repo: Path = REPO_ROOT) -> tuple[ColdStart, AppServer]:
+    """Launch the server of the checkout ``repo`` and open /em-2d in a fresh browser
+    context; time the first chart."""
     t_launch = time.perf_counter()
-    server = start_app_server(timeout=60.0)
+    server = start_app_server(repo_root=repo, timeout=60.0)
     healthy = time.perf_counter() - t_launch
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(INIT_SCRIPT)
@@ -477,6 +480,19 @@ def load_average() -> str:
         return "?"
 
 
+def checkout_commit(repo: Path) -> str:
+    """The short commit of the checkout ``repo`` (with "+ changes" if its tree differs)."""
+    try:
+        commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain",
+                                "--untracked-files=no"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "an unknown commit"
+    return commit + (" + uncommitted changes" if dirty else "")
+
+
 def fmt_s(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -549,7 +565,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="write a Chrome performance trace of the largest N's clicks here",
     )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=REPO_ROOT,
+        help="measure the app of another checkout (e.g. a `git worktree add /tmp/old <commit>`),"
+        " with this script's harness: run both, one after the other, to compare versions",
+    )
     args = parser.parse_args(argv)
+    args.repo = args.repo.resolve()
+    if not (args.repo / "app.py").is_file():
+        print(f"No app.py in {args.repo}.", file=sys.stderr)
+        return 2
 
     chromium = find_chromium()
     if chromium is None:
@@ -563,10 +590,10 @@ def main(argv: list[str] | None = None) -> int:
         load_start = load_average()
         colds: list[ColdStart] = []
         for _ in range(max(args.cold_runs, 1) - 1):
-            sample, spare = measure_cold_start(browser)
+            sample, spare = measure_cold_start(browser, args.repo)
             spare.stop()
             colds.append(sample)
-        sample, server = measure_cold_start(browser)
+        sample, server = measure_cold_start(browser, args.repo)
         colds.append(sample)
         cold = sorted(colds, key=lambda c: c.all_drawn)[(len(colds) - 1) // 2]  # the median
         try:
@@ -644,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nLoad average (1 min) at the start: {load_start}; at the end: {load_average()} "
         f"({os.cpu_count()} CPUs). Timings on a shared machine grow with it."
     )
+    print(f"App measured: {args.repo} at {checkout_commit(args.repo)}.")
     if len(colds) > 1:
         print("Cold starts to every chart (s): "
               + ", ".join(f"{c.all_drawn:.2f}" for c in colds) + " (median below)")
