@@ -44,6 +44,16 @@ How the numbers are computed, and why
 * **Chunks.** Points are processed in chunks of a few thousand rows, so the
   ``(N, K)`` intermediate arrays of a fused EM iteration never exist in full:
   memory stays flat in ``N`` and the working set stays in cache.
+* **Skipping negligible components.** In a large run the points are put
+  once in a spatial order (a Morton key), so that each cell of 512
+  consecutive points is a compact piece of the data with a bounding
+  ellipsoid. Each pass bounds every component's log density over each cell
+  (triangle inequality in the component's Mahalanobis metric) and skips,
+  cell by cell, the components that are provably 60 nats below the best one
+  at every point (responsibility < 1e-26) and whose skipped mass is below a
+  tenth of a rounding unit of their N_k; a pass whose N_k came out smaller
+  than predicted is redone in full. Only sums are returned, so the order of
+  the points changes nothing but rounding (see :func:`_negligible`).
 * **reg_covar** is added to the diagonal of every covariance after the
   M-step, as in scikit-learn: it keeps a component that sits on a single point
   or on a line positive definite. With ``reg_covar=0`` such a component
@@ -1159,8 +1169,8 @@ class _Blocks:
 _BLOCKS_MAX_BYTES = 64 << 20
 
 
-def _spatial_order(X: np.ndarray) -> np.ndarray:
-    """An order of the points X (N, D) in which consecutive points lie close together.
+def _spatial_order(XT: np.ndarray) -> np.ndarray:
+    """An order of the points XT (D, N) in which consecutive points lie close together.
 
     The points are sorted by a Morton (Z-order) key: each coordinate is scaled
     to an integer on a grid over the data's bounding box and the bits of the D
@@ -1175,10 +1185,9 @@ def _spatial_order(X: np.ndarray) -> np.ndarray:
     -------
     ndarray of int, shape (N,)
     """
-    n, d = X.shape
-    # Column by column: numpy reduces an (N, D) array along its long axis slowly.
-    lo = np.array([X[:, j].min() for j in range(d)])
-    span = np.array([X[:, j].max() for j in range(d)]) - lo
+    n = XT.shape[1]
+    lo = XT.min(axis=1)
+    span = XT.max(axis=1) - lo
     dims = np.argsort(-span, kind="stable")[:_ORDER_BITS]
     dims = dims[span[dims] > 0]
     if not dims.size:
@@ -1192,67 +1201,94 @@ def _spatial_order(X: np.ndarray) -> np.ndarray:
         spread |= ((values >> b) & 1) << (b * dims.size)
     key = np.zeros(n, np.uint16)
     for pos, j in enumerate(dims):
-        q = ((X[:, j] - lo[j]) * (level / span[j])).astype(np.intp)
+        q = ((XT[j] - lo[j]) * (level / span[j])).astype(np.intp)
         np.minimum(q, level - 1, out=q)  # the largest value lands on the grid's edge
         key |= spread[q] << pos
     return np.argsort(key, kind="stable")
 
 
-def _ellipsoids(x: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Bounding ellipsoids of C equal cells x (D, C, c); see :class:`_ChunkGeometry`."""
-    d, count, c = x.shape
-    x = np.ascontiguousarray(x.transpose(1, 0, 2))  # (C, D, c): contiguous for BLAS
-    mid = x.mean(axis=2)  # (C, D)
-    diff = x - mid[:, :, None]
-    cov = diff @ diff.transpose(0, 2, 1) / c
-    # A small ridge keeps G invertible for a flat cell (points on a line, or one
-    # point); any invertible G bounds the cell, because r is measured with it.
-    ridge = 1e-9 * np.trace(cov, axis1=1, axis2=2) / d + 1e-300
-    cov[:, np.arange(d), np.arange(d)] += ridge[:, None]
-    shape = np.linalg.cholesky(cov)
-    u = np.linalg.inv(shape) @ diff
-    # (1 + 1e-9): a margin for the rounding of u, far below anything that could matter.
-    radius = np.sqrt(np.einsum("cin,cin->cn", u, u).max(axis=1)) * (1 + 1e-9)
-    reach2 = 1.0 + np.einsum("cin,cin->cn", x, x).max(axis=1)
-    return mid, cov.reshape(count, d * d), radius, reach2, np.full(count, float(c))
+def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkGeometry:
+    """Bounding ellipsoids (see :class:`_ChunkGeometry`) of the cells of ``cell`` points.
 
+    Everything comes from the features (F, c) of the chunks, a few vectorised
+    operations per chunk and one batched factorisation for all cells:
 
-def _cell_geometry(XcT: np.ndarray, cell: int) -> tuple[np.ndarray, ...]:
-    """Bounding ellipsoids of the cells of ``cell`` centred points XcT (D, c)."""
-    d, n = XcT.shape
-    full = n // cell * cell
-    parts = []
-    if full:
-        parts.append(_ellipsoids(XcT[:, :full].reshape(d, full // cell, cell)))
-    if full < n:
-        parts.append(_ellipsoids(XcT[:, full:].reshape(d, 1, n - full)))
-    return tuple(np.concatenate(a) for a in zip(*parts, strict=True))
+    * the cell's mean m and covariance A = E[x x^T] - m m^T from the sums of its
+      features. The one-pass covariance may lose digits, but any positive definite
+      A gives a valid ellipsoid (the radius is measured with it): only its
+      tightness depends on them. A ridge of 1e-9 of the mean variance (a flat cell)
+      plus 1e-12 of the largest second moment (above the subtraction's rounding,
+      ~eps * sqrt(cell) of it) keeps A positive definite.
+    * the radius r^2 = max_n (x_n - m)^T A^{-1} (x_n - m), a quadratic form in the
+      features (one product per cell), plus its rounding: at most
+      ``4 F eps sum_f |coef_f| max|phi_f|``, with max|phi_f| <= 1 + |x|^2; and a
+      relative 1e-5 for the rounding of A^{-1} (a condition number up to ~1e9
+      after the ridge).
+    """
+    f = 1 + d + d * (d + 1) // 2
+    squares = d + 1 + _diag_positions(d)
+    sums, tops, sizes = [], [], []
+    for phi in chunks:
+        c = phi.shape[1]
+        full = c // cell * cell
+        for part, size in ((phi[:, :full], cell), (phi[:, full:], c - full)):
+            if part.shape[1]:
+                cells = part.reshape(f, -1, size)
+                sums.append(cells.sum(axis=2).T)
+                tops.append(cells[squares].sum(axis=0).max(axis=1))  # max |x - centre|^2
+                sizes.append(np.full(cells.shape[1], float(size)))
+    stats, size = np.concatenate(sums), np.concatenate(sizes)
+    reach2 = 1.0 + np.concatenate(tops)
+    mid = stats[:, 1 : d + 1] / size[:, None]
+    second = _symmetric(stats[:, d + 1 :], d) / size[:, None, None]
+    spread = second - mid[:, :, None] * mid[:, None, :]
+    diag = np.diagonal(second, axis1=1, axis2=2)
+    ridge = 1e-9 * np.trace(spread, axis1=1, axis2=2) / d + 1e-12 * diag.max(axis=1) + 1e-300
+    spread[:, np.arange(d), np.arange(d)] += ridge[:, None]
+    inv = np.linalg.inv(spread)
+    # (x - m)^T B (x - m) = m^T B m - 2 (B m)^T x + x^T B x, as coefficients of phi
+    b_m = (inv @ mid[:, :, None])[:, :, 0]
+    iu, ju = _triu(d)
+    coef = np.empty((size.size, f))
+    coef[:, 0] = (mid * b_m).sum(axis=1)
+    coef[:, 1 : d + 1] = -2.0 * b_m
+    coef[:, d + 1 :] = inv[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
+    quad, first = [], 0
+    for phi in chunks:
+        c = phi.shape[1]
+        full = c // cell * cell
+        for part, width in ((phi[:, :full], cell), (phi[:, full:], c - full)):
+            if part.shape[1]:
+                cells = part.reshape(f, -1, width)
+                count = cells.shape[1]
+                q = np.einsum("cf,fcn->cn", coef[first : first + count], cells)
+                quad.append(q.max(axis=1))
+                first += count
+    slack = 4 * f * _EPS * np.abs(coef).sum(axis=1) * reach2
+    radius = np.sqrt(np.maximum(np.concatenate(quad), 0.0) * (1 + 1e-5) + slack)
+    return _ChunkGeometry(mid, spread.reshape(-1, d * d), radius, reach2, size)
 
 
 def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | None:
-    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit.
-
-    Built chunk by chunk, so that every temporary array is chunk-sized: fresh
-    arrays of several MiB cost more in page faults than the arithmetic.
-    """
+    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit."""
     n, d = X.shape
     if n * (1 + d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
         return None
     step = _chunk_step(n, n_components)
     if n_components > 1 and n * n_components >= _SKIP_MIN_ELEMENTS:
-        order = _spatial_order(X)
+        XT = np.ascontiguousarray(X.T)  # (read only: it may be X's own memory)
+        order = _spatial_order(XT)
         cell = min(_SKIP_CELL, step)
         step = step // cell * cell  # chunks made of whole cells
-        XT = np.ascontiguousarray(X.T)  # (read only: it may be X's own memory)
-        chunks, cells = [], []
+        chunks = []
         for start in range(0, n, step):
-            # a copy, centred in place (np.take of columns: X[rows] is ~20x slower)
-            XcT = np.take(XT, order[start : start + step], axis=1)
+            rows = order[start : start + step]
+            XcT = np.empty((d, rows.size))
+            for j in range(d):  # row by row: np.take(XT, rows, axis=1) is several times slower
+                np.take(XT[j], rows, out=XcT[j])
             XcT -= centre[:, None]
             chunks.append(_features(XcT))
-            cells.append(_cell_geometry(XcT, cell))
-        geometry = _ChunkGeometry(*(np.concatenate(a) for a in zip(*cells, strict=True)))
-        return _Blocks(step, tuple(chunks), order, geometry, cell)
+        return _Blocks(step, tuple(chunks), order, _cell_geometry(tuple(chunks), cell, d), cell)
     chunks = [_features(_centred_chunk(X, start, step, centre)) for start in range(0, n, step)]
     return _Blocks(step, tuple(chunks))
 
@@ -1338,38 +1374,55 @@ def _pieces(n: int, step: int, skip: np.ndarray | None, cell: int, capacity: int
     # Runs of identical cells, never across a chunk's edge.
     change = np.flatnonzero(np.any(skip[1:] != skip[:-1], axis=1)) + 1
     edges = np.union1d(np.concatenate([change, [0, count]]), np.arange(0, count, step // cell))
-    runs = ~skip[edges[:-1]]  # the rows each run keeps
+    # The rows each run keeps, as bit masks (Python integers: the greedy loop below
+    # runs once per run, where numpy's per-call overhead would dominate).
+    runs = [int(v) for v in (~skip[edges[:-1]]) @ (1 << np.arange(k, dtype=np.uint64))] \
+        if k <= 64 else None
     out: list[_Piece] = []
 
-    def emit(first: int, last: int, kept: np.ndarray) -> None:
-        rows = int(kept.sum())
-        most = max(1, capacity // (rows * cell)) * cell  # points per piece
-        use = None if rows == k else np.flatnonzero(kept)
+    def emit(first: int, last: int, bits: int) -> None:
+        kept = np.array([j for j in range(k) if bits >> j & 1])
+        most = max(1, capacity // (kept.size * cell)) * cell  # points per piece
+        use = None if kept.size == k else kept
         hi = min(last * cell, n)
         out.extend((s, min(s + most, hi), use) for s in range(first * cell, hi, most))
 
+    if runs is None:  # more than 64 components: every run is a piece of its own
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            emit(int(a), int(b), sum(1 << j for j in np.flatnonzero(~skip[a]).tolist()))
+        return out
     chunk_cells = step // cell
-    first, last, kept = int(edges[0]), int(edges[1]), runs[0]
-    for a, b, run in zip(edges[1:-1], edges[2:], runs[1:], strict=True):
-        a, b = int(a), int(b)
-        union = kept | run
+    first, last, bits = int(edges[0]), int(edges[1]), runs[0]
+    for a, b, run in zip(edges[1:-1].tolist(), edges[2:].tolist(), runs[1:], strict=True):
+        union = bits | run
         size, extra = (last - first) * cell, (b - a) * cell
-        joined = (size + extra) * int(union.sum())
-        apart = size * int(kept.sum()) + extra * int(run.sum()) + _PIECE_OVERHEAD
+        joined = (size + extra) * union.bit_count()
+        apart = size * bits.bit_count() + extra * run.bit_count() + _PIECE_OVERHEAD
         if a % chunk_cells and joined <= apart:
-            last, kept = b, union
+            last, bits = b, union
         else:
-            emit(first, last, kept)
-            first, last, kept = a, b, run
-    emit(first, last, kept)
+            emit(first, last, bits)
+            first, last, bits = a, b, run
+    emit(first, last, bits)
     return out
 
 
-def _split(pieces: list[_Piece], k: int, workers: int) -> list[list[_Piece]]:
-    """Contiguous groups of pieces of about equal work (points x rows), one per thread."""
+def _split(pieces: list[_Piece], k: int, wide: int, workers: int) -> list[list[_Piece]]:
+    """Contiguous groups of pieces of about equal work, one per thread.
+
+    Work is points x rows, a narrow (whitened) row counted three times: it costs
+    about three expanded ones (the whitening product, the products of its
+    coordinates for the M-step, and their sums).
+    """
     if workers == 1:
         return [pieces]
-    work = np.cumsum([(b - a) * (k if kept is None else kept.size) for a, b, kept in pieces])
+
+    def rows(kept: np.ndarray | None) -> int:
+        if kept is None:
+            return wide + 3 * (k - wide)
+        return int(kept.size + 2 * np.count_nonzero(kept >= wide))
+
+    work = np.cumsum([(b - a) * rows(kept) for a, b, kept in pieces])
     cut = np.searchsorted(work, work[-1] * np.arange(1, workers) / workers, side="right")
     edges = [0, *cut.tolist(), len(pieces)]
     return [pieces[edges[i] : edges[i + 1]] for i in range(workers)]
@@ -1525,7 +1578,7 @@ def _em_pass(
 
     def sums(pieces: list[_Piece]) -> list[_PassSums]:
         return over(
-            _split(pieces, k, workers),
+            _split(pieces, k, dens.coef.shape[0], workers),
             lambda group: _pass_sums(
                 X, dens, group, capacity, single=large, m_step=m_step, blocks=blocks
             ),
@@ -1540,7 +1593,8 @@ def _em_pass(
         if not skip.any():
             skip = None
     full = _pieces(n, step, None, 0, capacity)
-    parts = sums(full if skip is None else _pieces(n, step, skip, blocks.cell, capacity))
+    used = full if skip is None else _pieces(n, step, skip, blocks.cell, capacity)
+    parts = sums(used)
     if skip is not None and m_step:
         # The skipped mass was bounded against the N_k the weights predicted; if a
         # component's N_k came out smaller (it is emptying), the bound may no longer
@@ -1548,7 +1602,8 @@ def _em_pass(
         nk = sum(p.stats for p in parts)[:, 0]
         if np.any(skipped > _SKIP_MASS * nk):
             _SKIP_COUNTS["redone"] += 1
-            parts = sums(full)
+            used = full
+            parts = sums(used)
     total = sum(p.total for p in parts)
     if not np.isfinite(total):
         raise ComponentCollapseError(_non_finite_collapse(_weighted_log_prob(X, params)))
@@ -1566,8 +1621,8 @@ def _em_pass(
     def two_pass(ks: np.ndarray, means_c: np.ndarray) -> np.ndarray:
         # Second pass, only for components whose moments lost their digits all the
         # same (a component that shrank by orders of magnitude in this step). Their
-        # responsibilities are recomputed as the first pass computed them (without
-        # skipping: what it skipped is below rounding).
+        # responsibilities are recomputed exactly as the first pass computed them, with
+        # the same pieces: pieces that skipped all these components are skipped whole.
         d = X.shape[1]
         rows = np.argsort(dens.order)[ks]  # where the components' rows are
 
@@ -1575,17 +1630,32 @@ def _em_pass(
             out = np.zeros((ks.size, d, d))
             lp_buf = np.empty(capacity)
             e_buf = np.empty(capacity, np.float32) if large else None
-            for start, stop, _ in group:
+            subsets: dict[bytes, _LogDensity] = {}
+            for start, stop, kept in group:
+                if kept is None:
+                    sub, where = dens, rows
+                else:
+                    where = np.searchsorted(kept, rows)  # a row's place among those kept
+                    where[where == kept.size] = 0
+                    where[kept[where] != rows] = -1  # not kept: skipped in this piece
+                    if np.all(where < 0):
+                        continue
+                    key = kept.tobytes()
+                    if key not in subsets:
+                        subsets[key] = dens.rows(kept)
+                    sub = subsets[key]
+                m = sub.order.size
                 phi = _piece_features(X, start, stop, centre, blocks)
                 c = phi.shape[1]
-                resp = dens.weighted_log_prob(phi, out=lp_buf[: k * c].reshape(k, c))
-                _normalise(resp, large, None if e_buf is None else e_buf[: k * c].reshape(k, c))
-                for i, r in enumerate(rows):
-                    diff = phi[1 : d + 1] - means_c[i][:, None]
-                    out[i] += (diff * resp[r]) @ diff.T
+                resp = sub.weighted_log_prob(phi, out=lp_buf[: m * c].reshape(m, c))
+                _normalise(resp, large, None if e_buf is None else e_buf[: m * c].reshape(m, c))
+                for i, r in enumerate(where):
+                    if r >= 0:
+                        diff = phi[1 : d + 1] - means_c[i][:, None]
+                        out[i] += (diff * resp[r]) @ diff.T
             return out
 
-        return sum(over(_split(full, k, workers), scatter))
+        return sum(over(_split(used, k, dens.coef.shape[0], workers), scatter))
 
     try:
         new = _params_from_moments(

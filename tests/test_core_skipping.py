@@ -275,10 +275,11 @@ def test_every_skipped_component_is_negligible_at_every_point_of_its_cell(case):
     # _SKIP_MARGIN below the largest one at every point of the cell (textbook densities).
     x, params = case
     centre, extent = _em._centre_and_extent(x)
-    order = _em._spatial_order(x)
+    order = _em._spatial_order(np.ascontiguousarray(x.T))
     xs = x[order]
     cell = 64
-    cells = _em._ChunkGeometry(*_em._cell_geometry(np.ascontiguousarray((xs - centre).T), cell))
+    features = _em._features(np.ascontiguousarray((xs - centre).T))
+    cells = _em._cell_geometry((features[:, :1024], features[:, 1024:]), cell, x.shape[1])
     dens = _em._LogDensity.build(params, centre, extent)
     skip, _ = _em._negligible(dens, cells, np.full(params.n_components, 1e6))
     with np.errstate(divide="ignore"):
