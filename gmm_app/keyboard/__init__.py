@@ -13,6 +13,7 @@ Nothing here knows what a button does: the stepper passes the bindings
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -103,10 +104,15 @@ def keyboard(bindings: Mapping[str, Sequence[str]], *, key: str,
     """
     # The component draws nothing: its element takes no room (its script still runs).
     st.html(f"<style>.{element_class(key)} {{ display: none; }}</style>")
+    # One JSON string: Streamlit checks every dict or list argument of a component for a
+    # data frame, which imports pandas and pyarrow (0.4 s of a fresh server's first page).
+    spec = json.dumps({
+        "bindings": {k: list(v) for k, v in bindings.items()},
+        "help": [list(row) for row in HELP_ROWS],
+        "prefer_primary": list(prefer_primary),
+    }, sort_keys=True)
     _COMPONENT(
-        bindings={k: list(v) for k, v in bindings.items()},
-        help=[list(row) for row in HELP_ROWS],
-        prefer_primary=list(prefer_primary),
+        spec=spec,
         key=key,
         default=None,
     )

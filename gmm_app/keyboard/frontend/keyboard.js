@@ -155,9 +155,12 @@
   window.addEventListener("message", (event) => {
     const message = event.data;
     if (!message || message.type !== "streamlit:render") return;
-    bindings = (message.args && message.args.bindings) || {};
-    helpRows = (message.args && message.args.help) || [];
-    preferPrimary = (message.args && message.args.prefer_primary) || [];
+    // One JSON string ("spec"; see keyboard() in __init__.py), or the three separate arguments.
+    let args = message.args || {};
+    if (typeof args.spec === "string") args = JSON.parse(args.spec);
+    bindings = args.bindings || {};
+    helpRows = args.help || [];
+    preferPrimary = args.prefer_primary || [];
     install();
   });
   setInterval(install, 1000);  // charts drawn later get their own iframes
