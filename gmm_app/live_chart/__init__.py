@@ -375,7 +375,7 @@ def live_chart(
         config=json.dumps(safe_config(config)),
         export=json.dumps(export) if name else None,
         defer=defer,
-        fit=fit,
+        fit=None if fit is None else json.dumps(fit),  # the presenter view's: text too
         key=key,
         default=None,
         on_change=on_select,

@@ -313,9 +313,9 @@
       loadPlotly(false).catch((error) => console.warn("live_chart: preload failed", error));
       return;
     }
-    // config and export arrive as JSON text (live_chart: a dict argument costs the server
+    // config, export and fit arrive as JSON text (live_chart: a dict argument costs the server
     // ~0.4 ms per chart per click in Streamlit's dataframe detection, issue 10).
-    for (const name of ["config", "export"]) {
+    for (const name of ["config", "export", "fit"]) {
       if (args && typeof args[name] === "string") {
         args = Object.assign({}, args, { [name]: JSON.parse(args[name]) });
       }
