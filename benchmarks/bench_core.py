@@ -144,6 +144,9 @@ def main() -> None:
 
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, {os.cpu_count()} cores; "
           f"2-D data, full covariances; median of {repeats} runs of {iters} iterations")
+    # The ratios move with load from other processes (scikit-learn slows down more than
+    # gmm_core under load): say how loaded the machine was, before and after.
+    print("load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     header = (
         f"{'N':>9} {'K':>3} | {'fit: ours s/it':>14} {'sklearn':>8} {'speed-up':>8} | "
         f"{'e+m pair: ours s':>16} {'sklearn':>8} {'speed-up':>8} | "
@@ -163,6 +166,7 @@ def main() -> None:
               f"{r['mem'][0] / 2**20:>8.1f} {r['mem'][1] / 2**20:>8.1f} {mem:>6.3f} | "
               f"{r['rel']:>11.2e}")
     print(f"(log-likelihoods compared after each of the first {iters} iterations)")
+    print("load average (1, 5, 15 min) at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print("targets: fit >= 20x, e+m pair >= 4x, memory ratio <= 0.5, rel LL diff <= 1e-8 ->",
           "MET" if ok else "NOT MET")
 

@@ -1169,8 +1169,8 @@ class _Blocks:
 _BLOCKS_MAX_BYTES = 64 << 20
 
 
-def _spatial_order(XT: np.ndarray) -> np.ndarray:
-    """An order of the points XT (D, N) in which consecutive points lie close together.
+def _spatial_order(X: np.ndarray) -> np.ndarray:
+    """An order of the points X (N, D) in which consecutive points lie close together.
 
     The points are sorted by a Morton (Z-order) key: each coordinate is scaled
     to an integer on a grid over the data's bounding box and the bits of the D
@@ -1185,9 +1185,11 @@ def _spatial_order(XT: np.ndarray) -> np.ndarray:
     -------
     ndarray of int, shape (N,)
     """
-    n = XT.shape[1]
-    lo = XT.min(axis=1)
-    span = XT.max(axis=1) - lo
+    n, d = X.shape
+    # Column by column (strided views, no copy): numpy reduces an (N, D) array along
+    # its long axis slowly, and a transposed copy would cost fresh memory.
+    lo = np.array([X[:, j].min() for j in range(d)])
+    span = np.array([X[:, j].max() for j in range(d)]) - lo
     dims = np.argsort(-span, kind="stable")[:_ORDER_BITS]
     dims = dims[span[dims] > 0]
     if not dims.size:
@@ -1201,7 +1203,7 @@ def _spatial_order(XT: np.ndarray) -> np.ndarray:
         spread |= ((values >> b) & 1) << (b * dims.size)
     key = np.zeros(n, np.uint16)
     for pos, j in enumerate(dims):
-        q = ((XT[j] - lo[j]) * (level / span[j])).astype(np.intp)
+        q = ((X[:, j] - lo[j]) * (level / span[j])).astype(np.uint16)  # below 2^16
         np.minimum(q, level - 1, out=q)  # the largest value lands on the grid's edge
         key |= spread[q] << pos
     return np.argsort(key, kind="stable")
@@ -1276,16 +1278,15 @@ def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | N
         return None
     step = _chunk_step(n, n_components)
     if n_components > 1 and n * n_components >= _SKIP_MIN_ELEMENTS:
-        XT = np.ascontiguousarray(X.T)  # (read only: it may be X's own memory)
-        order = _spatial_order(XT)
+        order = _spatial_order(X)
         cell = min(_SKIP_CELL, step)
         step = step // cell * cell  # chunks made of whole cells
         chunks = []
         for start in range(0, n, step):
             rows = order[start : start + step]
             XcT = np.empty((d, rows.size))
-            for j in range(d):  # row by row: np.take(XT, rows, axis=1) is several times slower
-                np.take(XT[j], rows, out=XcT[j])
+            for j in range(d):  # column by column: X[rows] is several times slower
+                np.take(X[:, j], rows, out=XcT[j])
             XcT -= centre[:, None]
             chunks.append(_features(XcT))
         return _Blocks(step, tuple(chunks), order, _cell_geometry(tuple(chunks), cell, d), cell)

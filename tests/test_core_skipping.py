@@ -275,7 +275,7 @@ def test_every_skipped_component_is_negligible_at_every_point_of_its_cell(case):
     # _SKIP_MARGIN below the largest one at every point of the cell (textbook densities).
     x, params = case
     centre, extent = _em._centre_and_extent(x)
-    order = _em._spatial_order(np.ascontiguousarray(x.T))
+    order = _em._spatial_order(x)
     xs = x[order]
     cell = 64
     features = _em._features(np.ascontiguousarray((xs - centre).T))
