@@ -99,12 +99,18 @@ def test_deep_link_opens_the_page(
     that page, the navigation by page titles, and no error."""
     app_page = fresh_app_page
     page = app_page.page
+    plotly_downloads: list[str] = []
+    page.on("request", lambda request: plotly_downloads.append(request.url)
+            if urlparse(request.url).path.endswith("/plotly.min.js") else None)
     app_page.goto(spec.path)
     main = page.locator('[data-testid="stMain"]')
     headings = main.locator("h1, h2, h3")
     headings.first.wait_for()
     if spec in STEPPER_PAGES:
         app_server_lib.wait_for_plots(page, 2)  # the stepper chart and the log-likelihood
+        # One download of plotly.js (4.8 MB) for the page: its preload frame and both chart
+        # frames load the same copy (issue 11; each frame fetched its own before).
+        assert len(plotly_downloads) == 1, plotly_downloads
     app_server_lib.wait_for_paint(page)
     page.screenshot(path=str(screenshot_dir / f"{spec.slug}.png"))
 
