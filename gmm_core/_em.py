@@ -1285,8 +1285,10 @@ def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | N
         for start in range(0, n, step):
             rows = order[start : start + step]
             XcT = np.empty((d, rows.size))
-            for j in range(d):  # column by column: X[rows] is several times slower
-                np.take(X[:, j], rows, out=XcT[j])
+            # Column by column: X[rows] is several times slower, and np.take of a
+            # strided column copies the whole column first.
+            for j in range(d):
+                XcT[j] = X[rows, j]
             XcT -= centre[:, None]
             chunks.append(_features(XcT))
         return _Blocks(step, tuple(chunks), order, _cell_geometry(tuple(chunks), cell, d), cell)
