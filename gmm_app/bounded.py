@@ -21,9 +21,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:  # an array's module is loaded already; this module is imported before numpy is
+    from gmm_app.lazy import numpy as np
+
 
 MIB = 1024 * 1024
 CACHE_TTL_S = 30 * 60

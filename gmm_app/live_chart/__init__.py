@@ -30,9 +30,8 @@ import shutil
 import tempfile
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import plotly
 import plotly.graph_objects as go
 import streamlit as st
@@ -40,6 +39,11 @@ import streamlit.components.v1 as components
 
 from gmm_app import janitor
 from gmm_app.bounded import MIB, BoundedCache
+
+if TYPE_CHECKING:
+    import numpy as np
+else:  # imported when a figure is first encoded: the preload frame is sent before (issue 11)
+    from gmm_app.lazy import numpy as np
 
 FRONTEND_DIR = Path(__file__).resolve().parent / "frontend"
 FRONTEND_FILES = ("index.html", "live_chart.js")
@@ -172,9 +176,17 @@ def pack_colours(colours: Sequence[str]) -> dict[str, str] | None:
     return packed
 
 
-_NIBBLE = np.full(256, 255, dtype=np.uint8)
-_NIBBLE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
-_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16) + 16
+_NIBBLE: list[np.ndarray] = []  # built at first use: numpy is not imported with this module
+
+
+def _nibbles() -> np.ndarray:
+    """Byte -> hex digit value (upper-case digits +16, anything else 255), shape (256,)."""
+    if not _NIBBLE:
+        table = np.full(256, 255, dtype=np.uint8)
+        table[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16)
+        table[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16) + 16
+        _NIBBLE.append(table)
+    return _NIBBLE[0]
 
 
 def pack_colour_array(colours: np.ndarray) -> dict[str, str] | None:
@@ -188,7 +200,7 @@ def pack_colour_array(colours: np.ndarray) -> dict[str, str] | None:
     codes = np.ascontiguousarray(colours).view(np.uint32).reshape(-1, 7)
     if not (codes[:, 0] == ord("#")).all() or (codes[:, 1:] > 127).any():
         return None
-    nibbles = _NIBBLE[codes[:, 1:].astype(np.uint8)]  # (N, 6); upper-case digits carry +16
+    nibbles = _nibbles()[codes[:, 1:].astype(np.uint8)]  # (N, 6); upper-case digits carry +16
     if (nibbles == 255).any():
         return None
     upper = (nibbles >= 16).any()
