@@ -138,6 +138,7 @@ ConvergenceRule = Literal["aitken", "loglik_change"]
 CONVERGENCE_RULES: tuple[str, ...] = ("aitken", "loglik_change")
 CollapseReason = Literal["singular_covariance", "empty_component", "non_finite"]
 _T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 # ---------------------------------------------------------------------------
@@ -1163,6 +1164,24 @@ class _Blocks:
     order: np.ndarray | None = None
     cells: _ChunkGeometry | None = None
     cell: int = 0
+    workspace: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+def _scratch(
+    blocks: _Blocks | None, slot: int, name: str, size: int, dtype: type = np.float64
+) -> np.ndarray:
+    """A buffer of ``size`` values for thread ``slot``, kept in the run's blocks.
+
+    A pass's buffers (up to a few MiB with narrow components) would otherwise come
+    from fresh memory at every pass, and page faults on fresh memory cost more than
+    the arithmetic done in it. Each thread has its own ``slot``.
+    """
+    if blocks is None:
+        return np.empty(size, dtype)
+    buf = blocks.workspace.get((slot, name))
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = blocks.workspace[slot, name] = np.empty(size, dtype)
+    return buf[:size]
 
 
 # Largest memory spent on _Blocks (2-D data: 48 bytes a point, so up to ~1.4M points).
@@ -1470,6 +1489,7 @@ def _pass_sums(
     single: bool,
     m_step: bool,
     blocks: _Blocks | None = None,
+    slot: int = 0,
 ) -> _PassSums:
     """E-step and M-step sums over ``pieces`` (see :func:`_em_pass`).
 
@@ -1486,9 +1506,9 @@ def _pass_sums(
     whitened = np.zeros((e, g)) if m_step and e else None
     # Buffers reused by every piece: fresh arrays of this size would come from new
     # memory pages each time (~20 % of a pass in page faults).
-    lp_buf = np.empty(capacity)
-    e_buf = np.empty(capacity, np.float32) if single else None
-    psi_buf = np.empty(g * capacity) if whitened is not None else None
+    lp_buf = _scratch(blocks, slot, "lp", capacity)
+    e_buf = _scratch(blocks, slot, "e", capacity, np.float32) if single else None
+    psi_buf = _scratch(blocks, slot, "psi", g * capacity) if whitened is not None else None
     subsets: dict[bytes, _LogDensity] = {}  # by the rows kept
     for start, stop, kept in pieces:
         phi = _piece_features(X, start, stop, dens.centre, blocks)
@@ -1574,16 +1594,17 @@ def _em_pass(
     workers = _THREADS if large else 1
     capacity = k * min(step, n)
 
-    def over(groups: list[_T], fn: Callable[[_T], _PassSums]) -> list[_PassSums]:
+    def over(groups: list[_T], fn: Callable[[_T], _U]) -> list[_U]:
         # One group per thread, summed in a fixed order by the caller, so the result
         # does not depend on which thread finishes first.
         return list(_executor().map(fn, groups)) if len(groups) > 1 else [fn(groups[0])]
 
     def sums(pieces: list[_Piece]) -> list[_PassSums]:
         return over(
-            _split(pieces, k, dens.coef.shape[0], workers),
-            lambda group: _pass_sums(
-                X, dens, group, capacity, single=large, m_step=m_step, blocks=blocks
+            list(enumerate(_split(pieces, k, dens.coef.shape[0], workers))),
+            lambda slot_group: _pass_sums(
+                X, dens, slot_group[1], capacity, single=large, m_step=m_step, blocks=blocks,
+                slot=slot_group[0],
             ),
         )
 
@@ -1629,10 +1650,11 @@ def _em_pass(
         d = X.shape[1]
         rows = np.argsort(dens.order)[ks]  # where the components' rows are
 
-        def scatter(group: list[_Piece]) -> np.ndarray:
+        def scatter(slot_group: tuple[int, list[_Piece]]) -> np.ndarray:
+            slot, group = slot_group
             out = np.zeros((ks.size, d, d))
-            lp_buf = np.empty(capacity)
-            e_buf = np.empty(capacity, np.float32) if large else None
+            lp_buf = _scratch(blocks, slot, "lp", capacity)
+            e_buf = _scratch(blocks, slot, "e", capacity, np.float32) if large else None
             subsets: dict[bytes, _LogDensity] = {}
             for start, stop, kept in group:
                 if kept is None:
@@ -1658,7 +1680,7 @@ def _em_pass(
                         out[i] += (diff * resp[r]) @ diff.T
             return out
 
-        return sum(over(_split(used, k, dens.coef.shape[0], workers), scatter))
+        return sum(over(list(enumerate(_split(used, k, dens.coef.shape[0], workers))), scatter))
 
     try:
         new = _params_from_moments(
