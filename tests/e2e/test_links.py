@@ -97,7 +97,10 @@ def test_a_copied_link_reproduces_the_whole_view(
         app_server_lib.wait_for_plots(page, 2, TIMEOUT_MS)
 
         # Data set: Anisotropic (synthetic, so its true components can be revealed).
-        page.locator(key_class("em2d.dataset")).click()
+        # Its drop-down, once drawn: Streamlit loads a select box's script lazily, and the
+        # charts (one plotly.js download per page) can be drawn before it has arrived; the
+        # element is then a placeholder (stSkeleton) and a click there opens nothing.
+        page.locator(key_class("em2d.dataset")).get_by_role("combobox").click()
         page.get_by_role("option", name="Anisotropic (2-D)").click()
         wait_for_query(page, "dataset", "anisotropic")
         # K: one step up from the data set's own K (3).
