@@ -9,7 +9,10 @@ Everything the Streamlit pages need that is not mathematics and not a page:
   the owner of every session key (derived from the tables), the link in the address bar,
   and the uploaded data set.
 * :mod:`gmm_app.widgets` - a declared setting's widget in one call.
-* :mod:`gmm_app.sharing` - "Copy link", and the link as text and as a QR code (local).
+* :mod:`gmm_app.sharing` - "Copy link", and the link as text and as a QR code (local), drawn
+  in the stepper's lazy "Share and download" panel.
+* :mod:`gmm_app.lazy` - pandas and numpy imported at first use (a stepper's first page needs
+  neither before its preload frame is sent).
 * :mod:`gmm_app.agreement` - known labels against fitted clusters (adjusted Rand index).
 * :mod:`gmm_app.figures` - pure Plotly figure and table builders (no ``st.*``).
 * :mod:`gmm_app.geometry` - ellipse, grid and histogram arrays for the figures.
