@@ -1222,8 +1222,11 @@ def _spatial_order(X: np.ndarray) -> np.ndarray:
         spread |= ((values >> b) & 1) << (b * dims.size)
     key = np.zeros(n, np.uint16)
     for pos, j in enumerate(dims):
-        q = ((X[:, j] - lo[j]) * (level / span[j])).astype(np.uint16)  # below 2^16
-        np.minimum(q, level - 1, out=q)  # the largest value lands on the grid's edge
+        scaled = (X[:, j] - lo[j]) * (level / span[j])
+        # The largest value lands on the grid's edge: clipped before the cast (with 16 bits,
+        # one dimension, it is 2^16, which no uint16 holds: the cast wrapped it to key 0).
+        np.minimum(scaled, level - 1, out=scaled)
+        q = scaled.astype(np.uint16)
         key |= spread[q] << pos
     return np.argsort(key, kind="stable")
 

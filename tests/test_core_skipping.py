@@ -204,6 +204,19 @@ def test_collapse_is_reported_as_without_skipping(skip_small):
     assert hist.collapse.reason == "empty_component"
 
 
+def test_one_dimensional_points_are_ordered_along_the_line():
+    # One dimension: 16-bit grid coordinates, and the largest point sits on the grid's edge
+    # (2^16 before clipping; the cast had wrapped it to key 0, the first cell's start).
+    x = np.random.default_rng(12).normal(size=(70_000, 1))
+
+    order = _em._spatial_order(x)
+
+    # sorted up to the grid's resolution (points in one grid cell keep their own order)
+    step = np.ptp(x) / 2**16
+    np.testing.assert_array_less(-np.diff(x[order, 0]), step)
+    np.testing.assert_array_equal(np.sort(order), np.arange(x.shape[0]))
+
+
 def test_the_order_of_the_points_changes_only_rounding(skip_small):
     x, start = separated(20_000, 6, seed=4)
     perm = np.random.default_rng(0).permutation(len(x))
