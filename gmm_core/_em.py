@@ -1270,6 +1270,10 @@ def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkG
     ridge = 1e-9 * np.trace(spread, axis1=1, axis2=2) / d + 1e-12 * diag.max(axis=1) + 1e-300
     spread[:, np.arange(d), np.arange(d)] += ridge[:, None]
     inv = np.linalg.inv(spread)
+    # Symmetric, as the expansion below assumes (upper triangle doubled, B m for the linear
+    # term): an inverse asymmetric by 1e-8 of its size made q off by many units when the
+    # cell lies far from the centre (|m|^2 |B| >> q).
+    inv = 0.5 * (inv + np.swapaxes(inv, 1, 2))
     # (x - m)^T B (x - m) = m^T B m - 2 (B m)^T x + x^T B x, as coefficients of phi
     b_m = (inv @ mid[:, :, None])[:, :, 0]
     iu, ju = _triu(d)

@@ -204,6 +204,64 @@ def test_collapse_is_reported_as_without_skipping(skip_small):
     assert hist.collapse.reason == "empty_component"
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_cell_radius_bounds_every_point_of_a_cell_of_duplicates(seed):
+    # Cells of one repeated point and a few others, far from the centre: the cell's
+    # covariance is nearly singular, np.linalg.inv returns an inverse asymmetric by ~1e-8
+    # of its size, and the expanded quadratic form (which assumed B = B^T) came out several
+    # units too small, so the radius missed points and a component was wrongly skipped.
+    rng = np.random.default_rng(seed)
+    cells = []
+    for _ in range(100):
+        d = int(rng.integers(2, 4))
+        p = rng.normal(size=d) * 20
+        xc = np.repeat(p[None], 512, axis=0)
+        few = int(rng.integers(1, 4))
+        xc[:few] = p + rng.normal(size=(few, d)) * rng.uniform(0.1, 30)
+        cells.append(xc.round(1))
+    for xc in cells:
+        d = xc.shape[1]
+        geo = _em._cell_geometry((_em._features(np.ascontiguousarray(xc.T)),), 512, d)
+        diff = xc - geo.mid[0]
+        # the oracle: the squared distances in the cell's own metric, by a direct solve
+        q = np.einsum("ni,ni->n", diff, np.linalg.solve(geo.spread[0].reshape(d, d), diff.T).T)
+        assert np.sqrt(q.max()) <= geo.radius[0]
+
+
+def test_duplicated_offset_data_follows_the_textbook(skip_small):
+    # Found by fuzzing skipping against no skipping: a third of the points on one point,
+    # rounded, offset by 1e6, tied covariances, a nearly empty component. The first M-step's
+    # log-likelihood came out -7.6e7 instead of -5.0e4 (a cell's radius was too small).
+    rng = np.random.default_rng(902302159)
+    d, k, n = int(rng.integers(1, 4)), int(rng.integers(2, 9)), int(rng.integers(600, 9000))
+    scale, off = 10 ** rng.uniform(-4, 4), rng.choice([0, 1e3, 1e6])
+    means = rng.uniform(-50, 50, size=(k, d))
+    sds = 10 ** rng.uniform(-3, 1, size=k)
+    labels = rng.integers(k, size=n)
+    rng.random(n)
+    a = rng.normal(size=(k, d, d)) * rng.uniform(1e-3, 1, size=(k, 1, d))
+    noise = np.einsum("nij,nj->ni", a[labels], rng.normal(size=(n, d)))
+    x = means[labels] + noise * sds[labels, None]
+    rng.random()
+    x[: n // 3] = x[0]
+    rng.random()
+    x = np.round(x, 1) * scale + off
+    w = rng.dirichlet(np.ones(k))
+    w[0] *= rng.choice([1, 1e-3, 1e-8])
+    w /= w.sum()
+    picked = x[rng.choice(n, k, replace=False)]
+    shift = rng.normal(size=(k, d)) * scale * rng.choice([0.01, 1, 100])
+    sd = scale * rng.choice([0.1, 1, 10])
+    start = GMMParams(w, picked + shift, np.broadcast_to(np.eye(d) * sd**2, (k, d, d)))
+    reg = 1e-6 * scale**2
+
+    hist = gmm_core.run_em(x, start, covariance_type="tied", tol=0.0, max_iter=2, reg_covar=reg)
+    ref, lls_ref = textbook.em(x, start, "tied", reg_covar=reg, n_iter=2)
+
+    assert skip_small["skipped"] > 0
+    np.testing.assert_allclose(m_lls(hist), lls_ref, rtol=1e-9)
+
+
 def test_one_dimensional_points_are_ordered_along_the_line():
     # One dimension: 16-bit grid coordinates, and the largest point sits on the grid's edge
     # (2^16 before clipping; the cast had wrapped it to key 0, the first cell's start).
