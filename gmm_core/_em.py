@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -1231,6 +1231,16 @@ def _spatial_order(X: np.ndarray) -> np.ndarray:
     return np.argsort(key, kind="stable")
 
 
+def _cell_views(chunks: Sequence[np.ndarray], cell: int, f: int) -> Iterator[np.ndarray]:
+    """Each chunk's features as views of shape (F, cells, width): its full cells of ``cell``
+    points, then its last, shorter cell (if any), in the order of the points."""
+    for phi in chunks:
+        full = phi.shape[1] // cell * cell
+        for part, width in ((phi[:, :full], cell), (phi[:, full:], phi.shape[1] - full)):
+            if part.shape[1]:
+                yield part.reshape(f, -1, width)
+
+
 def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkGeometry:
     """Bounding ellipsoids (see :class:`_ChunkGeometry`) of the cells of ``cell`` points.
 
@@ -1252,15 +1262,10 @@ def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkG
     f = 1 + d + d * (d + 1) // 2
     squares = d + 1 + _diag_positions(d)
     sums, tops, sizes = [], [], []
-    for phi in chunks:
-        c = phi.shape[1]
-        full = c // cell * cell
-        for part, size in ((phi[:, :full], cell), (phi[:, full:], c - full)):
-            if part.shape[1]:
-                cells = part.reshape(f, -1, size)
-                sums.append(cells.sum(axis=2).T)
-                tops.append(cells[squares].sum(axis=0).max(axis=1))  # max |x - centre|^2
-                sizes.append(np.full(cells.shape[1], float(size)))
+    for cells in _cell_views(chunks, cell, f):
+        sums.append(cells.sum(axis=2).T)
+        tops.append(cells[squares].sum(axis=0).max(axis=1))  # max |x - centre|^2
+        sizes.append(np.full(cells.shape[1], float(cells.shape[2])))
     stats, size = np.concatenate(sums), np.concatenate(sizes)
     reach2 = 1.0 + np.concatenate(tops)
     mid = stats[:, 1 : d + 1] / size[:, None]
@@ -1282,16 +1287,11 @@ def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkG
     coef[:, 1 : d + 1] = -2.0 * b_m
     coef[:, d + 1 :] = inv[:, iu, ju] * np.where(iu == ju, 1.0, 2.0)
     quad, first = [], 0
-    for phi in chunks:
-        c = phi.shape[1]
-        full = c // cell * cell
-        for part, width in ((phi[:, :full], cell), (phi[:, full:], c - full)):
-            if part.shape[1]:
-                cells = part.reshape(f, -1, width)
-                count = cells.shape[1]
-                q = np.einsum("cf,fcn->cn", coef[first : first + count], cells)
-                quad.append(q.max(axis=1))
-                first += count
+    for cells in _cell_views(chunks, cell, f):
+        count = cells.shape[1]
+        q = np.einsum("cf,fcn->cn", coef[first : first + count], cells)
+        quad.append(q.max(axis=1))
+        first += count
     slack = 4 * f * _EPS * np.abs(coef).sum(axis=1) * reach2
     radius = np.sqrt(np.maximum(np.concatenate(quad), 0.0) * (1 + 1e-5) + slack)
     return _ChunkGeometry(mid, spread.reshape(-1, d * d), radius, reach2, size)
