@@ -53,6 +53,7 @@ from gmm_app.geometry import grid_1d, grid_2d
 from gmm_core import (
     EMHistory,
     GMMParams,
+    clear_memory_pool,
     e_step,
     score_samples,
     weighted_log_prob,
@@ -216,6 +217,7 @@ class _Run:
 # a SHA-256 of its content; so the spec alone keys the run.
 _RUNS = BoundedCache("gmm_app.engine.runs", max_bytes=128 * MIB)
 janitor.register(_RUNS.clear)
+janitor.register(clear_memory_pool)  # EM's scratch memory kept between runs
 
 
 def _history_bytes(history: EMHistory | None) -> int:

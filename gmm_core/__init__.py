@@ -55,6 +55,7 @@ from gmm_core._kmeans import (
     shared_variance_m_step,
     shared_variance_params,
 )
+from gmm_core._memory import clear as clear_memory_pool
 from gmm_core._params import COVARIANCE_TYPES, CovarianceType, GMMParams
 from gmm_core._sampling import (
     sample_components,
@@ -98,6 +99,7 @@ __all__ = [
     "textbook",
     "twin_components",
     "bic",
+    "clear_memory_pool",
     "e_step",
     "initialize",
     "log_likelihood",

@@ -77,6 +77,7 @@ from typing import Literal, TypeVar
 import numpy as np
 from scipy.special import logsumexp
 
+from gmm_core import _memory
 from gmm_core._params import CovarianceType, GMMParams, check_covariance_type
 
 _EPS = np.finfo(np.float64).eps
@@ -216,14 +217,17 @@ def check_data(X: np.ndarray, n_features: int | None = None) -> np.ndarray:
         )
     if X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"X must hold at least one point and one feature; got shape {X.shape}.")
-    if not np.all(np.isfinite(X)):
+    # Two reductions and no temporary array (a fresh N x D array costs page faults):
+    # NaN propagates through min and max, so both are finite exactly when all of X is.
+    lo, hi = float(X.min()), float(X.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         bad = int(np.count_nonzero(~np.isfinite(X).all(axis=1)))
         raise ValueError(
             f"X contains NaN or infinite values in {bad} row(s); drop or impute them first."
         )
-    if np.max(np.abs(X)) > _MAX_ABS_VALUE:
+    if max(-lo, hi) > _MAX_ABS_VALUE:
         raise ValueError(
-            f"X has values as large as {np.max(np.abs(X)):.3g}; their squares overflow. "
+            f"X has values as large as {max(-lo, hi):.3g}; their squares overflow. "
             "Standardise or rescale the data first."
         )
     if n_features is not None and X.shape[1] != n_features:
@@ -282,7 +286,7 @@ def _triu(d: int) -> tuple[np.ndarray, np.ndarray]:
     return np.triu_indices(d)
 
 
-def _features(XcT: np.ndarray) -> np.ndarray:
+def _features(XcT: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """Quadratic features of centred points, one point per column.
 
     Parameters
@@ -290,6 +294,8 @@ def _features(XcT: np.ndarray) -> np.ndarray:
     XcT : ndarray, shape (D, c)
         Centred points as columns (the transposed layout keeps every
         per-component row below contiguous, so reductions over K are fast).
+    out : ndarray, shape (F, c), optional
+        Where to write them.
 
     Returns
     -------
@@ -298,7 +304,7 @@ def _features(XcT: np.ndarray) -> np.ndarray:
         Rows ``0..D`` are ``(1, x)``, the input of an affine map of x.
     """
     d, c = XcT.shape
-    phi = np.empty((1 + d + d * (d + 1) // 2, c))
+    phi = np.empty((1 + d + d * (d + 1) // 2, c)) if out is None else out
     phi[0] = 1.0
     phi[1 : d + 1] = XcT
     iu, ju = _triu(d)
@@ -490,11 +496,14 @@ def _centre_and_extent(X: np.ndarray) -> tuple[np.ndarray, float]:
     Computed on a transposed copy (D, N): numpy reduces an (N, D) array with
     small D along its long axis ~20x slower than the rows of a (D, N) one.
     """
-    XT = X.T.copy()  # a copy (C order) in every case: it is overwritten below
+    lease = _memory.Lease()  # the copy's memory comes from (and returns to) the pool
+    XT = lease.empty(X.shape[::-1])
+    np.copyto(XT, X.T)
     centre = XT.mean(axis=1)
     XT -= centre[:, None]
     np.square(XT, out=XT)
     extent = float(np.sqrt(XT.sum(axis=0).max()))
+    lease.release()
     return centre, extent
 
 
@@ -1149,14 +1158,16 @@ class _Blocks:
         Points per chunk (:func:`_chunk_step`; with cells, a multiple of ``cell``).
     chunks : tuple of ndarray, each shape (F, c)
         Features of the centred points, in the order ``order`` (rows ``1..D``
-        are the centred points). (Chunks rather than one (F, N) array: fresh
-        arrays of several MiB cost page faults, chunk-sized ones are recycled.)
+        are the centred points).
     order : ndarray of int, shape (N,), or None
         The rows of X in that order (None: X's own order, no skipping).
     cells : _ChunkGeometry or None
         Bounding ellipsoids of the cells (None: no skipping).
     cell : int
         Points per cell.
+    lease : _memory.Lease
+        Where the chunks and the passes' scratch buffers come from; the run
+        calls :meth:`release` when it ends, and the next run reuses the memory.
     """
 
     step: int
@@ -1164,7 +1175,13 @@ class _Blocks:
     order: np.ndarray | None = None
     cells: _ChunkGeometry | None = None
     cell: int = 0
+    lease: _memory.Lease = field(default_factory=_memory.Lease, compare=False, repr=False)
     workspace: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def release(self) -> None:
+        """End of the run: its buffers go back to the pool (see :mod:`gmm_core._memory`)."""
+        self.workspace.clear()
+        self.lease.release()
 
 
 def _scratch(
@@ -1174,13 +1191,14 @@ def _scratch(
 
     A pass's buffers (up to a few MiB with narrow components) would otherwise come
     from fresh memory at every pass, and page faults on fresh memory cost more than
-    the arithmetic done in it. Each thread has its own ``slot``.
+    the arithmetic done in it (see :mod:`gmm_core._memory`, where they come from).
+    Each thread has its own ``slot``.
     """
     if blocks is None:
         return np.empty(size, dtype)
     buf = blocks.workspace.get((slot, name))
     if buf is None or buf.size < size or buf.dtype != dtype:
-        buf = blocks.workspace[slot, name] = np.empty(size, dtype)
+        buf = blocks.workspace[slot, name] = blocks.lease.empty(size, dtype)
     return buf[:size]
 
 
@@ -1298,11 +1316,16 @@ def _cell_geometry(chunks: tuple[np.ndarray, ...], cell: int, d: int) -> _ChunkG
 
 
 def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | None:
-    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit."""
+    """:class:`_Blocks` of X (N, D) about ``centre``, or None if they would not fit.
+
+    The caller calls ``release()`` on the result when its run ends.
+    """
     n, d = X.shape
-    if n * (1 + d + d * (d + 1) // 2) * 8 > _BLOCKS_MAX_BYTES:
+    f = 1 + d + d * (d + 1) // 2
+    if n * f * 8 > _BLOCKS_MAX_BYTES:
         return None
     step = _chunk_step(n, n_components)
+    lease = _memory.Lease()
     if n_components > 1 and n * n_components >= _SKIP_MIN_ELEMENTS:
         order = _spatial_order(X)
         cell = min(_SKIP_CELL, step)
@@ -1316,10 +1339,14 @@ def _blocks(X: np.ndarray, centre: np.ndarray, n_components: int) -> _Blocks | N
             for j in range(d):
                 XcT[j] = X[rows, j]
             XcT -= centre[:, None]
-            chunks.append(_features(XcT))
-        return _Blocks(step, tuple(chunks), order, _cell_geometry(tuple(chunks), cell, d), cell)
-    chunks = [_features(_centred_chunk(X, start, step, centre)) for start in range(0, n, step)]
-    return _Blocks(step, tuple(chunks))
+            chunks.append(_features(XcT, lease.empty((f, rows.size))))
+        cells = _cell_geometry(tuple(chunks), cell, d)
+        return _Blocks(step, tuple(chunks), order, cells, cell, lease)
+    chunks = [
+        _features(XcT, lease.empty((f, XcT.shape[1])))
+        for XcT in (_centred_chunk(X, start, step, centre) for start in range(0, n, step))
+    ]
+    return _Blocks(step, tuple(chunks), lease=lease)
 
 
 def _negligible(
@@ -1998,66 +2025,70 @@ def run_em(
 
     # Built once when the run has iterations to share them (and memory allows).
     blocks = _blocks(X, centre, params0.n_components) if max_iter > 1 else None
-    params = params0
-    first = 1
-    pending = False  # resumed: the next M-step is not computed yet
-    if resume is not None:
-        steps = list(resume.steps)
-        lls = [s.log_likelihood for s in steps if s.phase != "E"]
-        params, ll, first, pending = steps[-1].params, lls[-1], resume.n_iter + 1, True
-    else:
-        try:
-            ll, new, collapse = _em_pass(
-                X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0,
-                blocks=blocks,
-            )
-        except ComponentCollapseError as err:
-            steps.append(HalfStep("init", 0, params, float("nan")))
-            return finish("collapse", err.collapse, 0)
-        steps.append(HalfStep("init", 0, params, ll))
-        lls.append(ll)
-    for it in range(first, max_iter + 1):
-        if should_stop is not None and should_stop():
-            return finish("stopped", None, it - 1)
-        if pending:
-            # The pass over the last recorded parameters, as the uninterrupted run made it
-            # (m_step=True: it <= max_iter); the pass is deterministic (chunks summed in a
-            # fixed order), so its M-step and the history match that run's exactly.
+    try:
+        params = params0
+        first = 1
+        pending = False  # resumed: the next M-step is not computed yet
+        if resume is not None:
+            steps = list(resume.steps)
+            lls = [s.log_likelihood for s in steps if s.phase != "E"]
+            params, ll, first, pending = steps[-1].params, lls[-1], resume.n_iter + 1, True
+        else:
             try:
-                _, new, collapse = _em_pass(
-                    X, params, centre, extent, covariance_type, reg_covar, m_step=True,
+                ll, new, collapse = _em_pass(
+                    X, params, centre, extent, covariance_type, reg_covar, m_step=max_iter > 0,
                     blocks=blocks,
                 )
             except ComponentCollapseError as err:
+                steps.append(HalfStep("init", 0, params, float("nan")))
+                return finish("collapse", err.collapse, 0)
+            steps.append(HalfStep("init", 0, params, ll))
+            lls.append(ll)
+        for it in range(first, max_iter + 1):
+            if should_stop is not None and should_stop():
+                return finish("stopped", None, it - 1)
+            if pending:
+                # The pass over the last recorded parameters, as the uninterrupted run made it
+                # (m_step=True: it <= max_iter); the pass is deterministic (chunks summed in a
+                # fixed order), so its M-step and the history match that run's exactly.
+                try:
+                    _, new, collapse = _em_pass(
+                        X, params, centre, extent, covariance_type, reg_covar, m_step=True,
+                        blocks=blocks,
+                    )
+                except ComponentCollapseError as err:
+                    return finish("collapse", err.collapse, it - 1)
+                pending = False
+            steps.append(HalfStep("E", it, params, ll))
+            if new is None:  # the M-step of this iteration failed
+                return finish("collapse", collapse, it - 1)
+            params = new
+            try:
+                ll_new, new, collapse = _em_pass(
+                    X, params, centre, extent, covariance_type, reg_covar, m_step=it < max_iter,
+                    blocks=blocks,
+                )
+            except ComponentCollapseError as err:
+                # The new parameters cannot even be evaluated (infinite likelihood):
+                # keep the history at the E-step before them.
                 return finish("collapse", err.collapse, it - 1)
-            pending = False
-        steps.append(HalfStep("E", it, params, ll))
-        if new is None:  # the M-step of this iteration failed
-            return finish("collapse", collapse, it - 1)
-        params = new
-        try:
-            ll_new, new, collapse = _em_pass(
-                X, params, centre, extent, covariance_type, reg_covar, m_step=it < max_iter,
-                blocks=blocks,
-            )
-        except ComponentCollapseError as err:
-            # The new parameters cannot even be evaluated (infinite likelihood):
-            # keep the history at the E-step before them.
-            return finish("collapse", err.collapse, it - 1)
-        steps.append(HalfStep("M", it, params, ll_new))
-        lls.append(ll_new)
-        if rule == "loglik_change":
-            done = abs(ll_new - ll) / n < tol
-        else:
-            done = (
-                len(lls) >= 3
-                and aitken_expected_gain(*lls[-3:]) < tol
-                and twin_components(params) is None
-            )
-        if done:
-            return finish("converged", None, it)
-        ll = ll_new
-    return finish("max_iter", None, max_iter)
+            steps.append(HalfStep("M", it, params, ll_new))
+            lls.append(ll_new)
+            if rule == "loglik_change":
+                done = abs(ll_new - ll) / n < tol
+            else:
+                done = (
+                    len(lls) >= 3
+                    and aitken_expected_gain(*lls[-3:]) < tol
+                    and twin_components(params) is None
+                )
+            if done:
+                return finish("converged", None, it)
+            ll = ll_new
+        return finish("max_iter", None, max_iter)
+    finally:
+        if blocks is not None:
+            blocks.release()  # its memory serves the next run (see gmm_core._memory)
 
 
 def _check_resume(

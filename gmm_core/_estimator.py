@@ -756,21 +756,25 @@ class GaussianMixture:
         rng = _as_generator(self.random_state) if needs_random else None
 
         best: _Run | None = None
-        for init in range(n_init):
-            self._say_start(init, n_init)
-            if do_init:
-                params0 = self._start(X64, centre, rng, inits)  # type: ignore[arg-type]
-                lower_bound = -np.inf
-            else:
-                params0, lower_bound = self.params_, self.lower_bound_
-            run = self._run(X64, params0, lower_bound, centre, extent, blocks)
-            if self.max_iter == 0:
-                best = run  # scikit-learn keeps the last start's parameters
-                best.lower_bound = -np.inf
-                continue
-            self._say_end(run)
-            if best is None or run.lower_bound > best.lower_bound:
-                best = run
+        try:
+            for init in range(n_init):
+                self._say_start(init, n_init)
+                if do_init:
+                    params0 = self._start(X64, centre, rng, inits)  # type: ignore[arg-type]
+                    lower_bound = -np.inf
+                else:
+                    params0, lower_bound = self.params_, self.lower_bound_
+                run = self._run(X64, params0, lower_bound, centre, extent, blocks)
+                if self.max_iter == 0:
+                    best = run  # scikit-learn keeps the last start's parameters
+                    best.lower_bound = -np.inf
+                    continue
+                self._say_end(run)
+                if best is None or run.lower_bound > best.lower_bound:
+                    best = run
+        finally:
+            if blocks is not None:
+                blocks.release()  # its memory serves the next fit (gmm_core._memory)
         assert best is not None
 
         if not best.converged and self.max_iter > 0:
