@@ -44,6 +44,10 @@ How the numbers are computed, and why
 * **Chunks.** Points are processed in chunks of a few thousand rows, so the
   ``(N, K)`` intermediate arrays of a fused EM iteration never exist in full:
   memory stays flat in ``N`` and the working set stays in cache.
+* **Memory reused between runs.** A run's large buffers (the data's features,
+  a pass's scratch) come from a small pool and go back to it when the run
+  ends: fresh memory costs a page fault per 4 KiB on first touch, more than
+  the arithmetic done in it (see :mod:`gmm_core._memory`).
 * **Skipping negligible components.** In a large run the points are put
   once in a spatial order (a Morton key), so that each cell of 512
   consecutive points is a compact piece of the data with a bounding
