@@ -7,6 +7,7 @@ colours), never against the module's own decoder alone.
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from pathlib import Path
@@ -21,16 +22,21 @@ from gmm_app import live_chart
 FRONTEND = Path(live_chart.__file__).resolve().parent / "frontend"
 
 
-def test_component_dir_holds_the_three_files(tmp_path: Path) -> None:
+def test_component_dir_holds_the_four_files(tmp_path: Path) -> None:
     built = live_chart.component_dir(tmp_path)
     assert sorted(p.name for p in built.iterdir()) == [
-        "index.html", "live_chart.js", "plotly.min.js",
+        "index.html", "live_chart.js", "plotly.min.js", "plotly.min.js.gz",
     ]
     assert plotly.__version__ in built.name
     for name in ("index.html", "live_chart.js"):
         assert (built / name).read_bytes() == (FRONTEND / name).read_bytes()
     bundle = (built / "plotly.min.js").read_bytes()
     assert bundle == (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    # The copy the page downloads: gzip that the standard library reads back to the bundle,
+    # and under a third of its size.
+    packed = (built / "plotly.min.js.gz").read_bytes()
+    assert gzip.decompress(packed) == bundle
+    assert len(packed) < len(bundle) / 3
     # Idempotent: a second build returns the same directory and leaves no staging copy.
     assert live_chart.component_dir(tmp_path) == built
     assert [p.name for p in tmp_path.iterdir()] == [built.name]
@@ -39,9 +45,12 @@ def test_component_dir_holds_the_three_files(tmp_path: Path) -> None:
 def test_component_dir_replaces_a_partial_copy(tmp_path: Path) -> None:
     built = live_chart.component_dir(tmp_path)
     (built / "plotly.min.js").unlink()
+    (built / "plotly.min.js.gz").unlink()
     rebuilt = live_chart.component_dir(tmp_path)
     assert rebuilt == built
     assert (rebuilt / "plotly.min.js").stat().st_size > 1_000_000
+    assert gzip.decompress((rebuilt / "plotly.min.js.gz").read_bytes()) == (
+        rebuilt / "plotly.min.js").read_bytes()
 
 
 @pytest.mark.parametrize("name", ["index.html", "live_chart.js"])
@@ -54,9 +63,13 @@ def test_frontend_loads_nothing_from_the_network(name: str) -> None:
         assert sources == ["live_chart.js"]  # which loads the local plotly.min.js itself
     else:
         assert 'const PLOTLY_FILE = "plotly.min.js";' in text
-        # The one fetch: the component's own plotly.min.js, once per page (shared by frames).
+        assert 'const PLOTLY_GZ_FILE = "plotly.min.js.gz";' in text
+        # The one fetch: the component's own plotly.min.js (its gzip copy, or itself), once per
+        # page (shared by frames).
         assert re.findall(r"\bfetch\(([^)]*)\)", text) == ["url"]
-        assert "const url = new URL(PLOTLY_FILE, location.href).href;" in text
+        assert "const url = new URL(file, location.href).href;" in text
+        fetched = set(re.findall(r"fetchBlob\(page, (\w+),", text))
+        assert fetched == {"PLOTLY_FILE", "PLOTLY_GZ_FILE"}
 
 
 def test_frontend_speaks_the_component_protocol() -> None:
