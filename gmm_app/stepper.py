@@ -18,6 +18,9 @@ No mathematics here: numbers come from :mod:`gmm_core` through
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
@@ -56,7 +59,7 @@ from gmm_app.formatting import (
     stop_message,
 )
 from gmm_app.geometry import SIGMA_LEVELS, blend_colours_array, chi2_mass, histogram_density
-from gmm_app.live_chart import live_chart
+from gmm_app.live_chart import live_chart, prefetch_spec
 from gmm_app.routing import page as routed_page
 from gmm_app.widgets import setting_widget
 
@@ -351,6 +354,8 @@ def _stepper_body(
         with right:
             _loglik_chart(n_features, data, history, phases, cursor, presenter,
                            settings.run_spec(data.key))
+    _prefetch_next(n_features, data, history, cursor, (chart_width, chart_height),
+                   settings.run_spec(data.key), presenter)
 
 
 def _share_and_download(n_features: int, data: LoadedData, shown: state.Settings,
@@ -373,21 +378,30 @@ def _share_and_download(n_features: int, data: LoadedData, shown: state.Settings
                 sharing.qr_code(link)
 
 
-def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],
-                  cursor: int, presenter: bool, run_key: object = None) -> None:
+def _loglik_builder(data: LoadedData, history: object, phases: list[str], cursor: int,
+                    presenter: bool) -> Callable[[], object]:
     def build() -> object:
         fig = figures.loglik_figure(
             history.log_likelihoods, phases, cursor,  # type: ignore[attr-defined]
             uirevision=data.key, width=None if presenter else SIDE_WIDTH)
         return teaching_figures.presenter_figure(fig) if presenter else fig
 
+    return build
+
+
+def _loglik_key(run_key: object, cursor: int, n_phases: int, presenter: bool) -> Hashable:
+    # the log-likelihoods are numbers of the run: shared by all its sessions (issue 10)
+    return None if run_key is None else ("ll", run_key, cursor, n_phases, presenter)
+
+
+def _loglik_chart(n_features: int, data: LoadedData, history: object, phases: list[str],
+                  cursor: int, presenter: bool, run_key: object = None) -> None:
     live_chart(
-        build,
+        _loglik_builder(data, history, phases, cursor, presenter),
         key=state.keys(n_features).chart_ll,
         config=PLOT_CONFIG,
         defer=True,
-        # the log-likelihoods are numbers of the run: shared by all its sessions (issue 10)
-        cache_key=None if run_key is None else ("ll", run_key, cursor, len(phases), presenter),
+        cache_key=_loglik_key(run_key, cursor, len(phases), presenter),
     )
 
 
@@ -444,32 +458,55 @@ def _toggle_play(n_features: int, playing: bool, cursor: int, last: int) -> None
     st.rerun(scope="app")
 
 
-def _main_chart(
+@dataclass(frozen=True)
+class _ChartView:
+    """What the main chart shows besides the half-step: read from the session in the script
+    thread, so that the figure can also be built outside it (:func:`_prefetch_next`)."""
+
+    inspected: int | None
+    show_density: bool
+    show_truth: bool
+    label_shapes: bool
+    point_size: object
+    presenter: bool
+    predicting: bool
+
+    @classmethod
+    def read(cls, n_features: int, n_points: int) -> _ChartView:
+        two_d = n_features == 2
+        return cls(
+            inspected=state.get_inspected(n_features, n_points),
+            show_density=bool(state.view_value(n_features, "contours")) if two_d else False,
+            show_truth=bool(state.view_value(n_features, "truth")) if two_d else False,
+            label_shapes=bool(state.view_value(n_features, "label_shapes")) if two_d else False,
+            point_size=state.view_value(n_features, "point_size") if two_d else None,
+            presenter=bool(state.view_value(n_features, "presenter")),
+            predicting=bool(state.view_value(n_features, "predict")),
+        )
+
+
+def _main_figure_source(
     n_features: int,
     data: LoadedData,
     history: object,
     cursor: int,
     view: engine.StepView,
     size: tuple[int, int],
-    run_key: object = None,
-) -> None:
-    k = state.keys(n_features)
+    run_key: object,
+    shown: _ChartView,
+) -> tuple[Hashable | None, Callable[[], object]]:
+    """The main chart's shared-cache key (None: not shared) and the function building its
+    figure. No ``st`` call, and (but for the predict overlay) no session state read."""
     X = data.X
-    inspected = state.get_inspected(n_features, X.shape[0])
-    show_density = state.view_value(n_features, "contours") if n_features == 2 else False
-    show_truth = state.view_value(n_features, "truth") if n_features == 2 else False
-    label_shapes = state.view_value(n_features, "label_shapes") if n_features == 2 else False
-    point_size = state.view_value(n_features, "point_size") if n_features == 2 else None
-    presenter = bool(state.view_value(n_features, "presenter"))
-    predicting = bool(state.view_value(n_features, "predict"))
     # Everything the figure is made from (issue 10: the spec is built once per key and
     # shared by the sessions on the same run). The predict overlay is the session's own.
     # An upload's key is a hash of its numbers only: its column names and labels, also
     # drawn, are added, so that a figure is shared only by sessions with the same content.
-    cache_key = None if predicting or run_key is None else (
+    cache_key = None if shown.predicting or run_key is None else (
         "main", n_features, run_key, data.key if data.trusted else _drawn_identity(data), cursor,
         len(history.steps), history.collapse is not None,  # type: ignore[attr-defined]
-        inspected, show_density, show_truth, label_shapes, point_size, size, presenter)
+        shown.inspected, shown.show_density, shown.show_truth, shown.label_shapes,
+        shown.point_size, size, shown.presenter)
 
     def build() -> object:
         colours = blend_colours_array(view.resp, X.shape[0])
@@ -477,9 +514,9 @@ def _main_chart(
             fig = _figure_2d(colours)
         else:
             fig = _figure_1d(colours)
-        if predicting:
+        if shown.predicting:
             fig = predict.overlay(fig, n_features, X)
-        return teaching_figures.presenter_figure(fig) if presenter else fig
+        return teaching_figures.presenter_figure(fig) if shown.presenter else fig
 
     def _figure_2d(colours: object) -> object:
         return figures.figure_2d(
@@ -487,18 +524,18 @@ def _main_chart(
             view.params,
             colours,
             feature_names=data.feature_names,
-            density=engine.density_grid_2d(X, view.params) if show_density else None,
-            true_params=data.true_params if show_truth else None,
-            inspected=inspected,
+            density=engine.density_grid_2d(X, view.params) if shown.show_density else None,
+            true_params=data.true_params if shown.show_truth else None,
+            inspected=shown.inspected,
             collapsed=view.collapsed,
             uirevision=data.key,
             width=size[0],
             height=size[1],
-            label_codes=data.labels if label_shapes else None,
-            point_scale=POINT_SCALES[point_size],
+            label_codes=data.labels if shown.label_shapes else None,
+            point_scale=POINT_SCALES[shown.point_size],
             extent=teaching_figures.run_extent(
                 X, [s.params for s in history.steps if s.phase != "E"],  # type: ignore[attr-defined]
-                data.true_params if show_truth else None),
+                data.true_params if shown.show_truth else None),
         )
 
     def _figure_1d(colours: object) -> object:
@@ -513,13 +550,29 @@ def _main_chart(
             mixture_density=curves.mixture_density,
             grid_resp=curves.grid_resp,
             feature_name=data.feature_names[0],
-            inspected=inspected,
+            inspected=shown.inspected,
             collapsed=view.collapsed,
             uirevision=data.key,
             width=size[0],
             height=size[1],
         )
 
+    return cache_key, build
+
+
+def _main_chart(
+    n_features: int,
+    data: LoadedData,
+    history: object,
+    cursor: int,
+    view: engine.StepView,
+    size: tuple[int, int],
+    run_key: object = None,
+) -> None:
+    k = state.keys(n_features)
+    shown = _ChartView.read(n_features, data.X.shape[0])
+    cache_key, build = _main_figure_source(n_features, data, history, cursor, view, size,
+                                           run_key, shown)
     data_curve = (figures.TRACE_POINTS if n_features == 2
                   else figures.rug_trace_index(view.params.n_components))
     live_chart(
@@ -529,10 +582,63 @@ def _main_chart(
         on_select=predict.chart_callback(
             n_features, data_curve, view.params.n_components,
             partial(state.on_chart_select, n_features, data_curve)),
-        fit=teaching.chart_fit(n_features) if presenter else None,
+        fit=teaching.chart_fit(n_features) if shown.presenter else None,
         cache_key=cache_key,
     )
     st.caption(_chart_legend(n_features, view.resp is not None))
+
+
+_PREFETCHING = threading.Lock()
+"""Held while a next half-step's charts are built (:func:`_prefetch_next`): one at a time
+in the server, and none while another is still running (then the click computes it)."""
+
+
+def _prefetch_next(
+    n_features: int,
+    data: LoadedData,
+    history: object,
+    cursor: int,
+    size: tuple[int, int],
+    run_key: object,
+    presenter: bool,
+) -> None:
+    """Build the charts of the half-step after ``cursor`` into the shared cache, in a thread.
+
+    Stepping goes forward far more often than anywhere else (E-step, M-step, →, Play): the
+    next click then finds both charts' specs (and the E-step's responsibilities) computed,
+    and its rerun sends them at once (issue 11). Called after the page's elements are sent;
+    builds nothing the click would not build itself, with the same keys.
+    """
+    steps = history.steps  # type: ignore[attr-defined]
+    nxt = cursor + 1
+    if run_key is None or nxt >= len(steps):
+        return
+    shown = _ChartView.read(n_features, data.X.shape[0])
+    if shown.predicting:  # the predict round shows the next half-step only on Reveal
+        return
+    phases = [s.phase for s in steps]
+
+    def work() -> None:
+        try:
+            view = engine.step_view(data.X, history, nxt, key=run_key)  # type: ignore[arg-type]
+            if view.error:
+                return
+            cache_key, build = _main_figure_source(n_features, data, history, nxt, view, size,
+                                                   run_key, shown)
+            if cache_key is not None:
+                prefetch_spec(cache_key, build)
+            prefetch_spec(_loglik_key(run_key, nxt, len(phases), presenter),
+                          _loglik_builder(data, history, phases, nxt, presenter))
+        finally:
+            _PREFETCHING.release()
+
+    if not _PREFETCHING.acquire(blocking=False):
+        return
+    try:
+        threading.Thread(target=work, name="gmm_app-prefetch", daemon=True).start()
+    except BaseException:
+        _PREFETCHING.release()
+        raise
 
 
 def _drawn_identity(data: LoadedData) -> tuple[object, ...]:

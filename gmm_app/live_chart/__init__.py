@@ -405,6 +405,13 @@ def live_chart(
     )
 
 
+def prefetch_spec(cache_key: Hashable, fig: Callable[[], go.Figure]) -> None:
+    """Build the spec of ``fig()`` into :data:`SPECS` under ``cache_key`` (if not there yet),
+    for a later :func:`live_chart` call with the same ``cache_key``. No ``st`` call: it may run
+    outside the script thread."""
+    SPECS.get_or_compute(cache_key, lambda: _spec_and_height(fig))
+
+
 PRELOAD_KEY = "live_chart_preload"
 """Key of the hidden chart frame that loads plotly.js early (:func:`preload_plotly`)."""
 
