@@ -73,7 +73,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, TypeVar
@@ -1113,6 +1113,24 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="gmm_core")
 
 
+def _join(futures: list[Future]) -> None:
+    """Wait until none of ``futures`` runs any more (those not started are cancelled).
+
+    A pass ends only when all its threads have: they write into the run's scratch
+    buffers, which go back to the pool (:mod:`gmm_core._memory`) when the run ends,
+    also when it ends by an exception (one thread's error, or KeyboardInterrupt in the
+    waiting thread), and a thread still running would write into the next run's memory.
+    """
+    for future in futures:
+        future.cancel()
+    while True:
+        try:
+            wait(futures)
+            return
+        except KeyboardInterrupt:  # a second interrupt: the threads still have to end
+            continue
+
+
 @dataclass(frozen=True)
 class _ChunkGeometry:
     """Where the points of each cell lie: inside an ellipsoid.
@@ -1635,7 +1653,13 @@ def _em_pass(
     def over(groups: list[_T], fn: Callable[[_T], _U]) -> list[_U]:
         # One group per thread, summed in a fixed order by the caller, so the result
         # does not depend on which thread finishes first.
-        return list(_executor().map(fn, groups)) if len(groups) > 1 else [fn(groups[0])]
+        if len(groups) == 1:
+            return [fn(groups[0])]
+        futures = [_executor().submit(fn, group) for group in groups]
+        try:
+            return [future.result() for future in futures]
+        finally:
+            _join(futures)
 
     def sums(pieces: list[_Piece]) -> list[_PassSums]:
         return over(
