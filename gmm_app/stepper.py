@@ -354,8 +354,9 @@ def _stepper_body(
         with right:
             _loglik_chart(n_features, data, history, phases, cursor, presenter,
                            settings.run_spec(data.key))
-    _prefetch_next(n_features, data, history, cursor, (chart_width, chart_height),
-                   settings.run_spec(data.key), presenter)
+    if not state.is_playing(n_features):  # Play follows its clock, which may skip ahead
+        _prefetch_next(n_features, data, history, cursor, (chart_width, chart_height),
+                       settings.run_spec(data.key), presenter)
 
 
 def _share_and_download(n_features: int, data: LoadedData, shown: state.Settings,
@@ -604,10 +605,12 @@ def _prefetch_next(
 ) -> None:
     """Build the charts of the half-step after ``cursor`` into the shared cache, in a thread.
 
-    Stepping goes forward far more often than anywhere else (E-step, M-step, →, Play): the
-    next click then finds both charts' specs (and the E-step's responsibilities) computed,
-    and its rerun sends them at once (issue 11). Called after the page's elements are sent;
-    builds nothing the click would not build itself, with the same keys.
+    Stepping goes forward far more often than anywhere else (E-step, M-step, →): the next
+    click then finds both charts' specs (and the E-step's responsibilities) computed, and its
+    rerun sends them at once (issue 11). Called after the page's elements are sent; builds
+    nothing the click would not build itself, with the same keys. Not while playing: Play's
+    next half-step is its clock's, which skips ahead when the redraws fall behind, and work
+    built ahead for a skipped half-step would only put it further behind.
     """
     steps = history.steps  # type: ignore[attr-defined]
     nxt = cursor + 1

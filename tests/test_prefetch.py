@@ -95,3 +95,17 @@ def test_nothing_is_built_ahead_at_the_last_half_step(spec_builds: list[str]) ->
     at.run()
     _wait_for_prefetch()
     assert "gmm_app-prefetch" not in spec_builds
+
+
+def test_nothing_is_built_ahead_while_playing(spec_builds: list[str]) -> None:
+    """Play's next half-step is its clock's (it skips ahead when behind): not built ahead."""
+    at = open_page("pages/em-2d.py", SMALL_2D)
+    _wait_for_prefetch()
+    spec_builds.clear()
+    click(at, "em2d", "play")
+    assert [b.label for b in at.button if b.label == "Pause"] == ["Pause"]
+    _wait_for_prefetch()
+    assert "gmm_app-prefetch" not in spec_builds
+    click(at, "em2d", "pause")
+    _wait_for_prefetch()
+    assert "gmm_app-prefetch" in spec_builds  # stepping by hand again: built ahead
