@@ -750,10 +750,10 @@ class GaussianMixture:
                 "dimensions; set warm_start=False to start afresh."
             )
         centre, extent = _centre_and_extent(X64)
-        # The data's chunks and features, shared by every iteration of every start.
-        blocks = _blocks(X64, centre, self.n_components) if self.max_iter > 1 else None
         needs_random = do_init and any(v is None for v in inits)
         rng = _as_generator(self.random_state) if needs_random else None
+        # The data's chunks and features, shared by every iteration of every start.
+        blocks = _blocks(X64, centre, self.n_components) if self.max_iter > 1 else None
 
         best: _Run | None = None
         try:

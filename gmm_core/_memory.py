@@ -40,7 +40,7 @@ class Lease:
 
     def empty(self, shape: int | tuple[int, ...], dtype: type = np.float64) -> np.ndarray:
         """Like ``np.empty(shape, dtype)`` (contents undefined), from the pool if it can."""
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        shape = tuple(int(v) for v in np.atleast_1d(shape))
         nbytes = math.prod(shape) * np.dtype(dtype).itemsize
         if nbytes < _MIN_BYTES:
             return np.empty(shape, dtype)
@@ -54,6 +54,7 @@ class Lease:
         held, self._held = self._held, []
         if not held:
             return
+        held = [b for b in held if b.size <= MAX_BYTES]  # one too large to keep is freed
         with _lock:
             _free.extend(held)
             total = sum(b.size for b in _free)
@@ -74,7 +75,11 @@ def _take(nbytes: int) -> np.ndarray:
 
 
 def clear() -> None:
-    """Drop every idle buffer (their memory returns to the system)."""
+    """Drop every idle buffer (their memory returns to the system).
+
+    Exported as ``gmm_core.clear_memory_pool``: after a fit, up to ``MAX_BYTES``
+    stay allocated for the next one until this is called.
+    """
     with _lock:
         _free.clear()
 
