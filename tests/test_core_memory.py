@@ -88,8 +88,9 @@ def test_no_thread_of_a_pass_outlives_a_failed_run(monkeypatch: pytest.MonkeyPat
     X, p0 = _data(80_000, 3)
     Y, q0 = _data(80_000, 4)
     _memory.clear()
-    reference = gmm_core.run_em(Y, q0, tol=0.0, max_iter=30)
     monkeypatch.setattr(_em, "_THREADS", 2)  # two threads even on a one-core machine
+    monkeypatch.setattr(_em, "_THREAD_MIN_ELEMENTS", 0)  # and at this size
+    reference = gmm_core.run_em(Y, q0, tol=0.0, max_iter=30)  # (same split, same sums)
     executor = ThreadPoolExecutor(2, thread_name_prefix="gmm_core_test")
     monkeypatch.setattr(_em, "_executor", lambda: executor)
     real_sums, real_features = _em._pass_sums, _em._piece_features

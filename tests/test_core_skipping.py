@@ -307,8 +307,12 @@ def test_estimator_answers_in_the_callers_order(skip_small):
     np.testing.assert_allclose(gm.predict_proba(x32), gamma_ref, atol=1e-5)
 
 
-def test_large_run_skips_and_follows_the_textbook():
-    # The real size: float32 exponentials, threads, the default thresholds.
+@pytest.mark.parametrize("threads", [1, 2])
+def test_large_run_skips_and_follows_the_textbook(threads, monkeypatch):
+    # The real size: float32 exponentials, the default thresholds; chunks split across
+    # two threads (forced at this size) or not.
+    monkeypatch.setattr(_em, "_THREADS", threads)
+    monkeypatch.setattr(_em, "_THREAD_MIN_ELEMENTS", 0)
     x, start = separated(100_000, 6, seed=6)
     _em._SKIP_COUNTS.update(pairs=0, skipped=0, redone=0)
 

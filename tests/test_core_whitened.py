@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import gmm_core
-from gmm_core import GMMParams, textbook
+from gmm_core import GMMParams, _em, textbook
 
 
 def thin_clusters(n: int, k: int, seed: int, offset: float) -> tuple[np.ndarray, GMMParams]:
@@ -40,9 +40,13 @@ def smallest_over_largest_variance(params: GMMParams) -> float:
     return float((eig[:, 0] / eig[:, -1]).min())
 
 
+@pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("offset", [0.0, 1e6])
-def test_large_run_on_thin_clusters_follows_the_textbook(offset):
-    # N * K = 500,000: float32 exponentials and threads; seed 12345 makes one component
+def test_large_run_on_thin_clusters_follows_the_textbook(offset, threads, monkeypatch):
+    # Chunks split across two threads (forced at this size) or not.
+    monkeypatch.setattr(_em, "_THREADS", threads)
+    monkeypatch.setattr(_em, "_THREAD_MIN_ELEMENTS", 0)
+    # N * K = 500,000: float32 exponentials; seed 12345 makes one component
     # shrink from a variance of 0.24 to 1.6e-5 within one iteration (the second pass),
     # and two stay narrow afterwards (the whitened path).
     x, start = thin_clusters(100_000, 5, 12345, offset)

@@ -182,7 +182,7 @@ def test_large_runs_with_single_precision_exponentials_follow_the_textbook(
     rng, make_params, make_data, covariance_type, offset
 ):
     # N * K = 300,000 >= 2**18: run_em's fused pass evaluates its exponentials in
-    # float32 and splits the chunks across threads (see gmm_core._em._normalise).
+    # float32 (see gmm_core._em._normalise).
     true = make_params(rng, 3, 2, covariance_type, spread=1.0, offset=offset)
     x, _ = make_data(rng, true, 100_000)
     start = make_params(rng, 3, 2, covariance_type, spread=1.0, offset=offset)
