@@ -260,7 +260,7 @@ def _kmeanspp_starts(
     problem = None
     if k < 1 or k > X.shape[0]:
         problem = f"n_components = {k} must be from 1 to the {X.shape[0]} data points."
-    elif k > 1 and (distinct := _distinct_count(X)) < k:
+    elif k > 1 and (distinct := _distinct_count(X, k)) < k:
         problem = (f"The data have only {distinct} distinct point(s), fewer than K = {k} "
                    "components.")
     try:

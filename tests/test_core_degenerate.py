@@ -111,6 +111,18 @@ def test_fewer_distinct_points_than_k_is_a_clear_error(rng, four_points, method)
     assert "4" in str(info.value)  # says how many distinct points there are
 
 
+@pytest.mark.parametrize("method", ["random_from_data", "kmeans++", "kmeans"])
+def test_distinct_points_are_counted_beyond_the_first_rows(rng, method):
+    """The check looks at the first rows first: points that differ only further down count."""
+    x = np.zeros((1000, 2))
+    x[-1] = [5.0, 5.0]
+    with pytest.raises(ValueError, match="only 2 distinct"):
+        initialize(x, 3, method, rng)
+    x[-3:-1] = [[1.0, 0.0], [0.0, 1.0]]  # four distinct points, three of them in the last rows
+    params = initialize(x, 4, method, rng)
+    assert np.all(np.isfinite(params.means))
+
+
 def test_fewer_distinct_points_than_k_em_stays_finite(rng, four_points):
     params0 = initialize(four_points, 6, "random_resp", rng)
     assert np.all(np.isfinite(params0.covariances))
