@@ -72,6 +72,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -290,6 +291,21 @@ def _cholesky(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return chol, log_det
 
 
+# The factors of the covariances an M-step has just checked, for the next pass that
+# evaluates them (one per thread: a run stays in its thread). Held with the array they
+# factor, which is read-only and owns its memory (GMMParams._trusted), so that identity
+# means the same numbers.
+_LAST_FACTOR = threading.local()
+
+
+def _factor(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_cholesky` of ``covariances``, reusing the M-step's if it factored these."""
+    last = getattr(_LAST_FACTOR, "value", None)
+    if last is not None and last[0] is covariances:
+        return last[1], last[2]
+    return _cholesky(covariances)
+
+
 @lru_cache(maxsize=16)
 def _triu(d: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices of the upper triangle of a D x D matrix (cached)."""
@@ -413,7 +429,7 @@ class _LogDensity:
         lose digits (see :func:`_cancelled`) are then narrow as well.
         """
         d = params.n_features
-        chol, log_det = _cholesky(params.covariances)
+        chol, log_det = _factor(params.covariances)
         chol_inv = np.linalg.inv(chol)
         means_c = params.means - centre
         with np.errstate(divide="ignore"):
@@ -593,7 +609,7 @@ def _sum_log(norm: np.ndarray, n_components: int) -> float:
     n_components : int
         K.
     """
-    block = max(1, min(32, int(300 / np.log10(max(n_components, 2)))))
+    block = max(1, min(32, int(300 / math.log10(max(n_components, 2)))))
     full = norm.size - norm.size % block
     total = float(np.log(np.multiply.reduce(norm[:full].reshape(block, -1), axis=0)).sum())
     if full < norm.size:
@@ -906,7 +922,9 @@ def _covariances_from_scatter(
     return cov
 
 
-def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndarray) -> None:
+def _check_m_step_result(
+    nk: np.ndarray, cov: np.ndarray, data_variance: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Raise ComponentCollapseError for an empty, singular or vanishing component.
 
     Parameters
@@ -917,6 +935,11 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndar
         The data's variance along each feature. Covariances are compared in
         these units, so that features of very different scales (dollars and
         fractions) do not make a healthy component look collapsed.
+
+    Returns
+    -------
+    chol, log_det
+        :func:`_cholesky` of ``cov`` (computed for the test; the next pass reuses it).
     """
     empty = np.flatnonzero(nk - 10 * _EPS < _EMPTY_N_K)
     if empty.size:
@@ -924,9 +947,10 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndar
         raise ComponentCollapseError(
             Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
         )
-    _, log_det = _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
+    factor = _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
+    log_det = factor[1]
     if not np.any(data_variance > 0):
-        return  # no spread in the data at all: any positive definite covariance will do
+        return factor  # no spread in the data at all: any positive definite covariance will do
     # A feature without spread keeps its own units (the largest data variance).
     scale = np.where(data_variance > 0, data_variance, data_variance.max())
     # Cheap sufficient test first: the smallest eigenvalue of a positive definite
@@ -937,7 +961,7 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndar
     trace = (np.diagonal(cov, axis1=1, axis2=2) / scale).sum(axis=1)
     log_lower = log_det - np.log(scale).sum() - (d - 1) * np.log(trace)
     if np.all(log_lower > math.log(_COLLAPSED_VARIANCE)):
-        return
+        return factor
     inv_sd = 1.0 / np.sqrt(scale)
     smallest = np.linalg.eigvalsh(cov * inv_sd[:, None] * inv_sd[None, :])[:, 0]
     tiny = np.flatnonzero(smallest <= _COLLAPSED_VARIANCE)
@@ -950,6 +974,7 @@ def _check_m_step_result(nk: np.ndarray, cov: np.ndarray, data_variance: np.ndar
                 f"its smallest variance is {smallest[k]:.3g} of the data's",
             )
         )
+    return factor
 
 
 def _params_from_moments(
@@ -1014,11 +1039,15 @@ def _params_from_moments(
     total = mom.stats.sum(axis=0)  # features summed over all points: the data's moments
     n = total[0]
     data_variance = total[d + 1 :][_diag_positions(d)] / n - (total[1 : d + 1] / n) ** 2
-    if check_collapse:
-        _check_m_step_result(nk, cov, data_variance)
+    factor = _check_m_step_result(nk, cov, data_variance) if check_collapse else None
     weights = nk / nk.sum()
     weights /= weights.sum()  # (renormalised: exactly a probability vector)
-    return GMMParams._trusted(weights, means_c + mom.centre, cov)
+    params = GMMParams._trusted(weights, means_c + mom.centre, cov)
+    if factor is not None and params.covariances is cov:
+        for array in factor:
+            array.setflags(write=False)
+        _LAST_FACTOR.value = (cov, *factor)
+    return params
 
 
 @lru_cache(maxsize=16)
@@ -1455,29 +1484,28 @@ def _pieces(n: int, step: int, skip: np.ndarray | None, cell: int, capacity: int
     if skip is None:
         return [(s, min(s + step, n), None) for s in range(0, n, step)]
     k, count = skip.shape[1], skip.shape[0]
-    # Runs of identical cells, never across a chunk's edge.
-    change = np.flatnonzero(np.any(skip[1:] != skip[:-1], axis=1)) + 1
-    edges = np.union1d(np.concatenate([change, [0, count]]), np.arange(0, count, step // cell))
-    # The rows each run keeps, as bit masks (Python integers: the greedy loop below
-    # runs once per run, where numpy's per-call overhead would dominate).
-    runs = [int(v) for v in (~skip[edges[:-1]]) @ (1 << np.arange(k, dtype=np.uint64))] \
-        if k <= 64 else None
-    out: list[_Piece] = []
-
-    def emit(first: int, last: int, bits: int) -> None:
-        kept = np.array([j for j in range(k) if bits >> j & 1])
-        most = max(1, capacity // (kept.size * cell)) * cell  # points per piece
-        use = None if kept.size == k else kept
-        hi = min(last * cell, n)
-        out.extend((s, min(s + most, hi), use) for s in range(first * cell, hi, most))
-
-    if runs is None:  # more than 64 components: every run is a piece of its own
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            emit(int(a), int(b), sum(1 << j for j in np.flatnonzero(~skip[a]).tolist()))
-        return out
     chunk_cells = step // cell
-    first, last, bits = int(edges[0]), int(edges[1]), runs[0]
-    for a, b, run in zip(edges[1:-1].tolist(), edges[2:].tolist(), runs[1:], strict=True):
+    if k > 64:  # too many rows for a bit mask: every run of identical cells is a piece
+        change = np.flatnonzero(np.any(skip[1:] != skip[:-1], axis=1)) + 1
+        edges = np.union1d(np.concatenate([change, [0, count]]), np.arange(0, count, chunk_cells))
+        out: list[_Piece] = []
+        for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+            kept = np.flatnonzero(~skip[a])
+            _emit(out, a, b, kept, k, n, cell, capacity)
+        return out
+    # The rows each cell keeps, as bit masks; runs of identical cells, never across a
+    # chunk's edge (Python integers below: the greedy loop runs once per run, where
+    # numpy's per-call overhead would dominate).
+    bits_of_cell = (~skip) @ (np.uint64(1) << np.arange(k, dtype=np.uint64))
+    starts = np.zeros(count + 1, dtype=bool)
+    starts[1:count] = bits_of_cell[1:] != bits_of_cell[:-1]
+    starts[::chunk_cells] = True
+    starts[count] = True
+    edges = np.flatnonzero(starts).tolist()
+    runs = bits_of_cell[edges[:-1]].tolist()
+    out = []
+    first, last, bits = edges[0], edges[1], runs[0]
+    for a, b, run in zip(edges[1:-1], edges[2:], runs[1:], strict=True):
         union = bits | run
         size, extra = (last - first) * cell, (b - a) * cell
         joined = (size + extra) * union.bit_count()
@@ -1485,10 +1513,30 @@ def _pieces(n: int, step: int, skip: np.ndarray | None, cell: int, capacity: int
         if a % chunk_cells and joined <= apart:
             last, bits = b, union
         else:
-            emit(first, last, bits)
+            _emit(out, first, last, _kept_rows(bits, k), k, n, cell, capacity)
             first, last, bits = a, b, run
-    emit(first, last, bits)
+    _emit(out, first, last, _kept_rows(bits, k), k, n, cell, capacity)
     return out
+
+
+@lru_cache(maxsize=1024)
+def _kept_rows(bits: int, k: int) -> np.ndarray:
+    """The rows of a bit mask, ascending (cached and read-only: pieces share them)."""
+    kept = np.array([j for j in range(k) if bits >> j & 1])
+    kept.setflags(write=False)
+    return kept
+
+
+def _emit(
+    out: list[_Piece], first: int, last: int, kept: np.ndarray, k: int, n: int, cell: int,
+    capacity: int,
+) -> None:
+    """Pieces of cells ``first:last`` evaluated for rows ``kept``, at most ``capacity``
+    point-row values each."""
+    most = max(1, capacity // (kept.size * cell)) * cell  # points per piece
+    use = None if kept.size == k else kept
+    hi = min(last * cell, n)
+    out.extend((s, min(s + most, hi), use) for s in range(first * cell, hi, most))
 
 
 def _split(pieces: list[_Piece], k: int, wide: int, workers: int) -> list[list[_Piece]]:
