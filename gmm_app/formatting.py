@@ -131,6 +131,22 @@ def _gain_words(gain: float) -> str:
     return _minus(f"{gain:.2g}")
 
 
+def _ahead_words(history: EMHistory) -> str:
+    """What the stopping rule expects still to come, said beside its tolerance.
+
+    The last gain alone can be below the tolerance while the run is not converged: the
+    rule extrapolates the whole remaining climb (Aitken), which is larger than one step.
+    """
+    ahead = history.expected_gain
+    if history.rule == "loglik_change":
+        return (f"the log-likelihood per point still changed by at least {history.tol:g} "
+                "(scikit-learn's rule)")
+    if not math.isfinite(ahead):
+        return "the gains are not shrinking yet, so no end of the climb is in sight"
+    return (f"extrapolating the last iterations, more EM would still gain about "
+            f"{_gain_words(ahead)}, more than the tolerance {history.tol:g}")
+
+
 def stop_message(history: EMHistory) -> str:
     """One or two sentences saying how the run ended and what to do about it.
 
@@ -166,8 +182,9 @@ def stop_message(history: EMHistory) -> str:
             return "No iterations were run (the limit is 0): raise 'Maximum iterations'."
         return (
             f"Not converged: stopped at the iteration limit ({history.n_iter}) while still "
-            f"climbing by {_gain_words(history.last_gain)} per iteration. Raise 'Maximum "
-            "iterations' in the sidebar to let EM go on."
+            f"climbing. The last iteration gained {_gain_words(history.last_gain)}, and "
+            f"{_ahead_words(history)}. Raise 'Maximum iterations' in the sidebar to let EM "
+            "go on."
         )
     if history.stop_reason == "stopped":
         return still_computing(history)
@@ -208,23 +225,19 @@ COMPUTED_SO_FAR_HELP = (
 
 
 def _ll_delta(history: EMHistory, cursor: int) -> float | None:
-    """Change of the log-likelihood made by the most recent M-step at or before ``cursor``."""
+    """Change of the log-likelihood made by the M-step shown at ``cursor`` (None elsewhere)."""
     steps = history.steps
-    phase = steps[cursor].phase
-    if phase == "M":
-        before, after = cursor - 1, cursor
-    elif phase == "E" and cursor >= 2 and steps[cursor - 1].phase == "M":
-        before, after = cursor - 2, cursor
-    else:
+    if steps[cursor].phase != "M":
         return None
-    delta = steps[after].log_likelihood - steps[before].log_likelihood
+    delta = steps[cursor].log_likelihood - steps[cursor - 1].log_likelihood
     return delta if math.isfinite(delta) else None
 
 
 def status_line(history: EMHistory, cursor: int) -> str:
     """Where we are in the run, as one line for the page.
 
-    E.g. ``Iteration 3 · after E-step · next: M-step · log-likelihood −1130.26 (+0.84)``.
+    E.g. ``Iteration 3 · after M-step · next: E-step · log-likelihood −1130.26 (+0.84)``;
+    after an E-step the log-likelihood is that of the same parameters, "unchanged".
 
     Parameters
     ----------
@@ -247,8 +260,10 @@ def status_line(history: EMHistory, cursor: int) -> str:
                 f"not converged: at a saddle (components {history.twins[0] + 1} and "
                 f"{history.twins[1] + 1} coincide)"
                 if history.twins is not None
-                else "not converged: iteration limit reached while still climbing by "
-                f"{_gain_words(history.last_gain)} per iteration"
+                else "not converged: iteration limit reached while still climbing "
+                f"(about {_gain_words(history.expected_gain)} more to gain)"
+                if math.isfinite(history.expected_gain) and history.rule != "loglik_change"
+                else "not converged: iteration limit reached while still climbing"
             ),
             "collapse": "stopped: "
             + (
@@ -263,7 +278,10 @@ def status_line(history: EMHistory, cursor: int) -> str:
     if math.isfinite(ll):
         ll_text = f"log-likelihood {fmt_fixed(ll)}"
         delta = _ll_delta(history, cursor)
-        if delta is not None:
+        if step.phase == "E":
+            # The E-step changes responsibilities, not the parameters the likelihood is of.
+            ll_text += " (unchanged by the E-step)"
+        elif delta is not None:  # an M-step: what it gained
             ll_text += f" ({fmt_signed(delta)})"
     else:
         ll_text = "log-likelihood undefined (a component has collapsed)"

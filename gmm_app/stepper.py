@@ -75,6 +75,13 @@ BUTTONS: tuple[tuple[str, str], ...] = (
     ("Reset", "reset"),
 )
 PAUSE_LABEL = "Pause"
+# Said under a collapse, where E-step and M-step can do nothing more (no button is
+# highlighted there either).
+RUN_ENDS_HERE = (
+    "The run ends here: E-step and M-step cannot go on. Press Back or drag the history "
+    "slider to see how it happened, or change a setting (e.g. raise reg_covar) to start a "
+    "new run."
+)
 
 # The main chart's pixel size is declared with the chart_size field (CHART_PIXELS); the
 # side panel is SIDE_WIDTH wide and moves below the chart when the window is too narrow.
@@ -275,7 +282,9 @@ def _stepper_body(
 
     k = state.keys(n_features)
     cursor = state.get_cursor(n_features, len(phases))
-    _buttons(n_features, state.is_playing(n_features), phases, cursor)
+    # At the end of a finished run no half-step comes next: no button is highlighted.
+    ended = outcome.complete and cursor == last
+    _buttons(n_features, state.is_playing(n_features), phases, cursor, ended)
     # The view as it is now (the fragment's own widgets may have changed since the page ran).
     shown = state.read_settings(n_features).replace(step=cursor)
     state.sync_query(shown)
@@ -314,7 +323,8 @@ def _stepper_body(
         notice = state.get_notice(n_features)
         if history.collapse is not None and cursor == last:
             st.warning(
-                f"{history.collapse.message} It is marked with a red cross on the chart.",
+                f"{history.collapse.message} It is marked with a red cross on the chart. "
+                f"{RUN_ENDS_HERE}",
                 icon=":material/warning:",
             )
         elif notice:
@@ -429,10 +439,11 @@ def _playing_fragment(speed: float) -> object:
     return _PLAYING[speed]
 
 
-def _buttons(n_features: int, playing: bool, phases: list[str], cursor: int) -> str | None:
+def _buttons(n_features: int, playing: bool, phases: list[str], cursor: int,
+             ended: bool = False) -> str | None:
     k = state.keys(n_features)
     clicked = None
-    next_action = teaching.next_button(phases, cursor)
+    next_action = None if ended else teaching.next_button(phases, cursor)
     with st.container(horizontal=True, gap="small"):
         for label, action in BUTTONS:
             shown = PAUSE_LABEL if (action == "play" and playing) else label

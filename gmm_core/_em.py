@@ -172,7 +172,8 @@ class Collapse:
         ``"empty_component"``: :math:`N_k \\approx 0`, no point belongs to it;
         ``"non_finite"``: a density or parameter became infinite.
     detail : str
-        The numbers behind the verdict (e.g. the smallest variance).
+        The numbers behind the verdict, as a clause (e.g. "its smallest variance
+        is 2e-32 times the data's"); the message says it as a sentence.
     """
 
     component: int
@@ -202,7 +203,8 @@ class Collapse:
             " To fix it: raise reg_covar (e.g. to 1e-6 of the data's variance), restart "
             "from another initialisation or seed, use fewer components, or scale the data."
         )
-        return what + (f" ({self.detail})" if self.detail else "") + fix
+        said = f" In numbers: {self.detail}." if self.detail else ""
+        return what + said + fix
 
 
 class ComponentCollapseError(ValueError):
@@ -276,7 +278,7 @@ def _cholesky(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             except np.linalg.LinAlgError:
                 smallest = float(np.linalg.eigvalsh(cov)[0])
                 raise ComponentCollapseError(
-                    Collapse(k, "singular_covariance", f"smallest variance {smallest:.3g}")
+                    Collapse(k, "singular_covariance", f"its smallest variance is {smallest:.2g}")
                 ) from None
         raise  # pragma: no cover - the loop above always finds the culprit
     diag = np.diagonal(chol, axis1=1, axis2=2)
@@ -286,7 +288,7 @@ def _cholesky(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         raise ComponentCollapseError(
-            Collapse(k, "singular_covariance", "a variance underflowed to zero")
+            Collapse(k, "singular_covariance", "a variance fell to exactly zero")
         )
     return chol, log_det
 
@@ -945,7 +947,9 @@ def _check_m_step_result(
     if empty.size:
         k = int(empty[0])
         raise ComponentCollapseError(
-            Collapse(k, "empty_component", f"N_k = {nk[k] - 10 * _EPS:.3g}")
+            Collapse(
+                k, "empty_component", f"its share of the points, N_k, is {nk[k] - 10 * _EPS:.2g}"
+            )
         )
     factor = _cholesky(cov)  # raises ComponentCollapseError naming a non-PD component
     log_det = factor[1]
@@ -971,7 +975,7 @@ def _check_m_step_result(
             Collapse(
                 k,
                 "singular_covariance",
-                f"its smallest variance is {smallest[k]:.3g} of the data's",
+                f"its smallest variance is {smallest[k]:.2g} times the data's",
             )
         )
     return factor

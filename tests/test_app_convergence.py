@@ -7,7 +7,11 @@ ellipses on top of each other; EM from there reaches -1130.26.
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from gmm_app.formatting import MINUS
+from gmm_core import datasets, initialize, textbook
 from tests.test_app_pages import click, open_page, status
 
 FAITHFUL = {"dataset": "old_faithful", "K": "2", "cov": "full", "init": "random_from_data",
@@ -41,10 +45,17 @@ def test_a_run_cut_short_says_it_is_still_climbing() -> None:
     at = open_page("pages/em-2d.py", {**FAITHFUL, "init": "random_resp", "max_iter": "30"})
     click(at, "em2d", "run")
 
-    assert "not converged: iteration limit reached while still climbing by 0.45 per " \
-        "iteration" in status(at)
-    assert "Not converged: stopped at the iteration limit (30) while still climbing by " \
-        "0.45 per iteration" in infos(at)
+    # The textbook's EM from the same start: the run is leaving the plateau, its gains still
+    # growing at iteration 30, so no remaining gain can be extrapolated yet.
+    x = datasets.load("old_faithful").X
+    _, lls = textbook.em(x, initialize(x, 2, "random_resp", np.random.default_rng(0)),
+                         n_iter=30)
+    assert lls[30] - lls[29] == pytest.approx(0.45, abs=0.005)
+    assert lls[30] - lls[29] > lls[29] - lls[28]
+    assert status(at).split(" \u00b7 ")[2] == (
+        "not converged: iteration limit reached while still climbing")
+    assert "Not converged: stopped at the iteration limit (30) while still climbing. The " \
+        "last iteration gained 0.45, and the gains are not shrinking yet" in infos(at)
     assert "Raise 'Maximum iterations'" in infos(at)
 
 
@@ -59,3 +70,22 @@ def test_a_saddle_is_named_not_called_converged() -> None:
     assert "not converged: at a saddle (components 1 and 2 coincide)" in status(at)
     assert "components 1 and 2 on top of each other" in infos(at)
     assert "Converged" not in infos(at)
+
+
+def test_after_a_collapse_no_step_is_offered_and_the_page_says_the_run_ends() -> None:
+    """The collapse lesson's link: iris, K = 5, seed 3, reg_covar = 0."""
+    query = {"dataset": "iris", "K": "5", "seed": "3", "reg_covar": "0"}
+    at = open_page("pages/em-2d.py", query)
+    assert at.button(key="em2d.button.E").proto.type == "primary"  # the next half-step
+    click(at, "em2d", "run")
+
+    assert "stopped: component 1 collapsed" in status(at)
+    warning = " ".join(w.value for w in at.warning)
+    assert "Component 1 collapsed" in warning
+    assert "In numbers: its smallest variance is " in warning  # a sentence, no fragment
+    assert "The run ends here: E-step and M-step cannot go on." in warning
+    for action in ("E", "M"):  # nothing is highlighted as the next half-step ...
+        assert at.button(key=f"em2d.button.{action}").proto.type == "secondary"
+        before = status(at)
+        click(at, "em2d", action)  # ... and pressing one changes nothing
+        assert status(at) == before

@@ -386,10 +386,13 @@ def test_status_line_words() -> None:
         "Start (iteration 0) \u00b7 initial parameters \u00b7 next: E-step \u00b7 "
         "log-likelihood " + MINUS + "1200.00"
     )
+    # The E-step does not change the parameters, so neither their likelihood: no gain is
+    # shown beside it (the M-step before it made the +69.74).
     assert status_line(h, 3) == (
         "Iteration 2 \u00b7 after E-step \u00b7 next: M-step \u00b7 log-likelihood "
-        + MINUS + "1130.26 (+69.74)"
+        + MINUS + "1130.26 (unchanged by the E-step)"
     )
+    assert status_line(h, 2).endswith(MINUS + "1130.26 (+69.74)")
     assert status_line(h, 4).startswith("Iteration 2 \u00b7 after M-step \u00b7 converged")
     assert status_line(h, 4).endswith("(+0.84)")
 
@@ -404,11 +407,21 @@ def test_status_line_undefined_likelihood_and_collapse() -> None:
 
 
 def test_stop_messages() -> None:
-    climbing = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter", last_gain=0.4)
+    climbing = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter", last_gain=0.4,
+                       expected_gain=2.5)
     assert "Not converged" in stop_message(climbing)
-    assert "still climbing by 0.4 per iteration" in stop_message(climbing)
+    # The last gain alone may be below the tolerance: the message says what the rule
+    # expects still to come, beside the tolerance.
+    assert "The last iteration gained 0.4, and extrapolating the last iterations, more EM " \
+        "would still gain about 2.5, more than the tolerance 0.001." in stop_message(climbing)
     assert "Maximum iterations" in stop_message(climbing)
-    assert "still climbing by 0.4 per iteration" in status_line(climbing, 2)
+    assert status_line(climbing, 2).endswith(
+        "not converged: iteration limit reached while still climbing (about 2.5 more to gain)"
+        " \u00b7 log-likelihood " + MINUS + "2.60 (+0.40)")
+    not_shrinking = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter", last_gain=0.4,
+                            expected_gain=float("inf"))
+    assert "the gains are not shrinking yet" in stop_message(not_shrinking)
+    assert "inf" not in status_line(not_shrinking, 2)
     saddle = history(["init", "E", "M"], [-3.0, -3.0, -3.0], "max_iter", twins=(0, 2))
     assert "components 1 and 3 on top of each other" in stop_message(saddle)
     assert "saddle" in status_line(saddle, 2)
