@@ -6,11 +6,15 @@ would show one new half-step asks for a guess first:
 * before an M-step: click where each mean will move (a click on the chart puts a guessed
   mean at the clicked point; K clicks, the oldest is replaced after that);
 * before an E-step: click the points that will change colour (a second click takes a point
-  back).
+  back). Not at the first E-step of a run: every point is still grey then and every point
+  takes a colour, so there is nothing to guess; that E-step is just done, with a note
+  (:data:`FIRST_E_NOTE`).
 
-"Reveal" then shows the half-step, draws the guess beside the truth and scores it
-(:func:`mean_guess_error`, :func:`share_right`). The guesses are kept in the session only.
-The scores are small pure functions, tested without Streamlit.
+"Reveal" then shows the half-step, draws the guess beside the truth and says in plain
+words how good it was (:func:`m_step_feedback`, :func:`e_step_feedback`): no single
+percentage, which a guess of nothing could score well on (most points keep their colour;
+the means move little after the first iterations). The guesses are kept in the session
+only. The scores are small pure functions, tested without Streamlit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ ASK_M = ("Predict first: where will each mean move? Click on the chart where you
          "each of the {k} means goes, then press Reveal.")
 ASK_E = ("Predict first: which points will change colour? Click them on the chart (click "
          "again to take one back), then press Reveal.")
+FIRST_E_NOTE = ("Predict first: nothing to guess at the first E-step. Every point is still "
+                "grey, so every point takes a colour now. Predict the next steps.")
 
 
 # --------------------------------------------------------------------------- scores (pure)
@@ -89,19 +95,78 @@ def changed_points(resp_before: np.ndarray | None, resp_after: np.ndarray) -> np
     return np.argmax(resp_before, axis=1) != after
 
 
-def share_right(picked: Sequence[int], changed: np.ndarray) -> float:
-    """Share of points whose fate the student got right (picked = "will change colour").
+def _count(n: int, noun: str) -> str:
+    """``"1 point"``, ``"2 points"``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def e_step_feedback(picked: Sequence[int], changed: np.ndarray) -> str:
+    """What to say about a guess of the points an E-step recolours.
+
+    Recall and precision in plain words: how many of the points that changed colour the
+    student found, and how many of the picks changed. (A share of points "right" would
+    reward picking nothing: most points keep their colour.)
 
     Parameters
     ----------
     picked : sequence of int
-        Indices the student picked.
+        Indices the student picked (picked = "will change colour").
     changed : ndarray of bool, shape (N,)
         :func:`changed_points`.
     """
-    guess = np.zeros(changed.shape, dtype=bool)
-    guess[np.asarray(list(picked), dtype=int)] = True
-    return float(np.mean(guess == changed))
+    picks = np.unique(np.asarray(list(picked), dtype=int))
+    n_changed = int(np.count_nonzero(changed))
+    found = int(np.count_nonzero(changed[picks]))
+    if n_changed == 0:
+        if len(picks) == 0:
+            return "No point changed colour, and you picked none: right."
+        wrong = "your 1 pick was wrong" if len(picks) == 1 else (
+            f"all {len(picks)} of your picks were wrong")
+        return f"No point changed colour this time, so {wrong}."
+    if len(picks) == 0:
+        return f"You picked no points; {_count(n_changed, 'point')} changed colour."
+    that = "point that" if n_changed == 1 else "points that"
+    return (f"You found {found} of the {n_changed} {that} changed colour; "
+            f"{found} of your {_count(len(picks), 'pick')} changed.")
+
+
+def m_step_feedback(guess: np.ndarray, old: np.ndarray, new: np.ndarray) -> dict[str, Any]:
+    """What to say about a guess of where the means move, with the pairing to draw.
+
+    The distance of the guesses alone would reward guessing that nothing moves (after the
+    first iterations the means move little): it is said beside the distance of that lazy
+    guess, the old positions of the means the guesses are paired with, scored the same way.
+    And how many of the K means were placed (one exact guess is not all of them).
+
+    Parameters
+    ----------
+    guess : ndarray, shape (G, D)
+        Guessed means, 1 <= G <= K.
+    old, new : ndarray, shape (K, D)
+        The means before and after the M-step.
+
+    Returns
+    -------
+    dict
+        ``text``; ``error`` and ``pairs`` (:func:`mean_guess_error` of the guess);
+        ``stay`` (:func:`mean_guess_error` of the paired means' old positions).
+    """
+    old = np.atleast_2d(np.asarray(old, dtype=float))
+    new = np.atleast_2d(np.asarray(new, dtype=float))
+    error, pairs = mean_guess_error(guess, new)
+    stay, _ = mean_guess_error(old[pairs], new)
+    n_guess, k = len(pairs), len(new)
+    if k == 1:
+        placed, those = "You placed the mean", "it where it was"
+    elif n_guess == k:
+        placed, those = f"You placed all {k} means", "the means where they were"
+    elif n_guess == 1:
+        placed, those = f"You placed 1 of the {k} means", "that mean where it was"
+    else:
+        placed, those = f"You placed {n_guess} of the {k} means", "those means where they were"
+    text = (f"{placed}: on average {fmt_number(error, 3)} away from the true new means "
+            f"(0 = exact). Leaving {those} would have been {fmt_number(stay, 3)} away.")
+    return {"text": text, "error": error, "stay": stay, "pairs": pairs}
 
 
 # --------------------------------------------------------------------------- the session
@@ -110,7 +175,9 @@ def hold(page: state.PageRef, action: str, cursor: int, move: Move,
     """The move a stepper button makes with "predict first" on.
 
     A press of E-step or M-step that would show exactly one new half-step asks for a guess
-    instead (the cursor stays); anything else moves as usual and ends a round.
+    instead (the cursor stays); anything else moves as usual and ends a round. The first
+    E-step of the run is done at once, with :data:`FIRST_E_NOTE`: every point is still grey
+    before it and takes a colour, so "which points change colour?" has no sensible answer.
     """
     state.set_teaching(page, RESULT, None)
     if (not state.view_value(page, "predict") or action not in ("E", "M")
@@ -118,6 +185,9 @@ def hold(page: state.PageRef, action: str, cursor: int, move: Move,
         state.set_teaching(page, GUESS, None)
         return move
     phase = phases[move.cursor]
+    if phase == "E" and "E" not in phases[:move.cursor]:  # points still grey
+        state.set_teaching(page, GUESS, None)
+        return Move(move.cursor, FIRST_E_NOTE, move.at_end)
     state.set_teaching(page, GUESS, {"target": move.cursor, "phase": phase, "points": []})
     return Move(cursor, None, False)
 
@@ -165,26 +235,27 @@ def reveal(page: state.PageRef, X: np.ndarray, history: Any, key: Any) -> None:
     n_dim = X.shape[1]
     if guess["phase"] == "M":
         truth = history.steps[target].params.means
-        points = np.asarray(guess["points"], dtype=float).reshape(-1, 2)[:, :n_dim]
+        clicked = np.asarray(guess["points"], dtype=float).reshape(-1, 2)  # (x, y) clicks
+        points = clicked[:, :n_dim]
         if len(points) == 0:
             result = {"phase": "M", "text": "No guess was made: click on the chart next time."}
         else:
-            error, pairs = mean_guess_error(points, truth)
-            span = float(np.linalg.norm(X.max(axis=0) - X.min(axis=0)))
-            result = {"phase": "M", "points": points.tolist(), "pairs": pairs.tolist(),
-                      "truth": np.asarray(truth).tolist(), "error": error,
-                      "text": f"Your means were on average {fmt_number(error, 3)} away from "
-                      f"the true new means ({fmt_number(100 * error / span, 2)}% of the "
-                      "data's extent; 0 = exact)."}
+            said = m_step_feedback(points, history.steps[target - 1].params.means, truth)
+            # The clicks as clicked (x, y): overlay() draws them in 1-D too.
+            result = {"phase": "M", "points": clicked.tolist(), "pairs": said["pairs"].tolist(),
+                      "truth": np.asarray(truth).tolist(), "error": said["error"],
+                      "stay": said["stay"], "text": said["text"]}
     else:
         before = engine.step_view(X, history, target - 1, key=key).resp
         after = engine.step_view(X, history, target, key=key).resp
-        changed = changed_points(before, after)
-        share = share_right(guess["points"], changed)
-        result = {"phase": "E", "points": list(guess["points"]),
-                  "changed": np.flatnonzero(changed).tolist(), "share": share,
-                  "text": f"You got {100 * share:.0f}% of the points right: "
-                  f"{int(changed.sum())} changed colour, you picked {len(guess['points'])}."}
+        if after is None:  # the E-step failed (its warning is shown under the chart)
+            result = {"phase": "E", "points": list(guess["points"]), "changed": [],
+                      "text": "The E-step could not be computed: nothing to compare."}
+        else:
+            changed = changed_points(before, after)
+            result = {"phase": "E", "points": list(guess["points"]),
+                      "changed": np.flatnonzero(changed).tolist(),
+                      "text": e_step_feedback(guess["points"], changed)}
     state.set_teaching(page, GUESS, None)
     state.set_teaching(page, RESULT, result)
     state.set_cursor(page, target)

@@ -80,12 +80,14 @@ def test_the_next_half_step_is_built_ahead_and_agrees_with_the_table(
 
 def test_nothing_is_built_ahead_in_a_predict_round(spec_builds: list[str]) -> None:
     """Predict first hides the next half-step until the guess: it is not computed ahead."""
-    at = open_page("pages/em-2d.py", {**SMALL_2D, "predict": "1"})
+    # From half-step 1 (the first E-step is no round: the points were all grey).
+    at = open_page("pages/em-2d.py", {**SMALL_2D, "predict": "1", "step": "1"})
     # The opening run (no round yet) may build ahead; its thread, if still running, would
     # be counted against the click's run.
     _wait_for_prefetch()
     spec_builds.clear()
-    click(at, "em2d", "E")
+    click(at, "em2d", "M")
+    assert "where will each mean move" in " ".join(i.value for i in at.info)
     _wait_for_prefetch()
     assert "gmm_app-prefetch" not in spec_builds
 

@@ -313,10 +313,9 @@ def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screensho
     page = app_page.page
     app_page.goto(f"/em-2d?{SMALL_2D}&predict=1")
     app_server_lib.wait_for_plots(page, 2)
-    press(page, "e", re.compile(r"."))  # asks for a guess; the status stays
-    page.get_by_text("which points will change colour").wait_for()
-    page.get_by_role("button", name="Reveal", exact=True).click()
-    page.get_by_text("of the points right").wait_for()
+    page.locator('[data-testid="stMain"] [data-testid="stBaseButton-primary"]').first.wait_for()
+    press(page, "e", re.compile(r"after E-step"))  # the first E-step: no guess (all grey)
+    page.get_by_text("nothing to guess at the first E-step").wait_for()
     app_server_lib.wait_for_idle(page)
     assert "after E-step" in status(page)
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
@@ -339,4 +338,23 @@ def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screensho
     app_server_lib.wait_for_paint(page)
     assert "after M-step" in status(page)
     page.screenshot(path=str(screenshot_dir / "predict-reveal-em-2d.png"))
+    # E-step: a click on a point picks it ("will change colour"); Reveal says how many of
+    # the points that changed were found and how many picks changed.
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("e")
+    page.get_by_text("which points will change colour").wait_for()
+    app_server_lib.wait_for_idle(page)
+    app_server_lib.wait_for_plots(page, 2)
+    target = page.evaluate(CLICK_TARGET_JS)
+    assert target is not None
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(200)
+    page.mouse.click(target["x"], target["y"])
+    page.get_by_text("Guessed so far: 1").wait_for(timeout=20_000)
+    app_server_lib.wait_for_idle(page)
+    assert "after M-step" in status(page)  # still hidden
+    page.get_by_role("button", name="Reveal", exact=True).click()
+    page.get_by_text(re.compile(r"of your 1 pick changed\.|your 1 pick was wrong\.")).wait_for()
+    app_server_lib.wait_for_idle(page)
+    assert "after E-step" in status(page)
     assert_healthy(app_page)
