@@ -63,6 +63,10 @@ from gmm_app.declared import (  # noqa: E402
     quote,
 )
 
+# The fit's own limit (gmm_core check_data: squares of larger values overflow float64). Read
+# from gmm_core so that the page refuses exactly what the fit would refuse.
+from gmm_core._em import _MAX_ABS_VALUE as FIT_MAX_ABS_VALUE  # noqa: E402
+
 INTERACTIVE_CAP: int = 200_000
 """Usable rows beyond which :func:`select_columns` takes a reproducible random subsample."""
 
@@ -174,7 +178,10 @@ class Selection:
     n_dropped : int
         Rows dropped for a missing, non-numeric or infinite value in a chosen column.
     message : str or None
-        Sentences for the user about dropped rows, subsampling and extreme values, or None.
+        Sentences for the user about dropped rows and subsampling, or None.
+    problem : str or None
+        Why EM cannot be run on ``X`` as chosen, with what to do about it (values beyond
+        :data:`FIT_MAX_ABS_VALUE` without standardising), or None when it can.
     standardised : bool
         Whether each column of ``X`` was shifted and scaled to mean 0 and standard deviation 1.
     subsampled_from : int or None
@@ -190,6 +197,7 @@ class Selection:
     message: str | None
     standardised: bool
     subsampled_from: int | None
+    problem: str | None = None
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -915,13 +923,11 @@ def select_columns(
         )
     X = X[keep]
 
+    problem = None
     if standardise:
         X = _standardise(X, columns)
-    elif np.max(np.abs(X)) > 1e150:
-        sentences.append(
-            f"Some values are extremely large (up to {np.max(np.abs(X)):.3g}), too large for "
-            "the fit to compute with; tick “Standardise” to rescale them."
-        )
+    elif (largest := float(np.max(np.abs(X)))) > FIT_MAX_ABS_VALUE:
+        problem = too_large_message(largest)
 
     labels = label_names = None
     if label_column is not None:
@@ -935,6 +941,17 @@ def select_columns(
         message=" ".join(sentences) or None,
         standardised=bool(standardise),
         subsampled_from=subsampled_from,
+        problem=problem,
+    )
+
+
+def too_large_message(largest: float) -> str:
+    """Why values up to ``largest`` (beyond :data:`FIT_MAX_ABS_VALUE`) cannot be fitted."""
+    return (
+        f"These values are too large to fit: they reach {largest:.3g}, and the fit can only "
+        f"work with values up to {FIT_MAX_ABS_VALUE:.0e} (the squares of larger ones "
+        "overflow). Tick “Standardise” to rescale each column to mean 0 and standard "
+        "deviation 1, or divide the column by a power of ten in the file."
     )
 
 

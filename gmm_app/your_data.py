@@ -237,6 +237,7 @@ def render_your_data() -> None:
         "decimal commas, a header line or none: all are read. Your data stay in this "
         "browser session; no one else sees them and nothing is saved."
     )
+    routing.link_warnings(_PAGE)
     for n_features in (2, 1):
         uploaded = state.uploaded_dataset(n_features)
         if uploaded is not None:
@@ -402,6 +403,12 @@ def _show_selection(selection: Selection, name: str) -> None:
     n, d = selection.X.shape
     if selection.message:
         st.warning(md_escape(selection.message), icon=":material/info:")
+    if selection.problem is not None:
+        # Not ready: the button stays in place, disabled, and its tooltip says why too.
+        st.error(md_escape(selection.problem), icon=":material/error:")
+        st.button(USE_LABEL, type="primary", key=_key("use"), icon=":material/arrow_forward:",
+                  disabled=True, help=md_escape(selection.problem))
+        return
     axes = " and ".join(f"“{f}”" for f in selection.feature_names)
     extra = []
     if selection.label_names is not None:

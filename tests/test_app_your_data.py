@@ -28,6 +28,7 @@ from scipy.stats import multivariate_normal
 from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import StandardScaler
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.errors import AppTestError
 
 from gmm_app import figures, state, your_data
 from gmm_app.data import LoadedData
@@ -331,12 +332,57 @@ def test_a_thousand_columns_are_previewed_and_offered() -> None:
     assert unescape(at.success[0].value) == "Ready: 5 points in 2-D from “c0” and “c1”."
 
 
-def test_huge_values_ask_for_standardising() -> None:
-    at = paste(open_your_data(), "x,y\n1e200,1\n3e200,2\n2e200,7\n5e200,3\n")
-    assert "tick “Standardise” to rescale them" in unescape(at.warning[0].value)
-    ok(at.checkbox(key="your_data.standardise").check().run())
+def test_values_the_fit_refuses_are_not_ready_until_standardised() -> None:
+    # The lecturer's file: values up to 7e300 in x. The fit itself refuses such data (its
+    # squares overflow), so the page must not say "Ready" nor let it reach the stepper.
+    text = "x,y\n1.288e300,1.449\n5.066e300,2.235\n7e300,0.5\n-3e299,4.25\n"
+    X = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1)
+    with pytest.raises(ValueError, match="squares overflow"):
+        run_em(X, initialize(X, 2, "random_from_data", np.random.default_rng(0)), max_iter=1)
+
+    at = paste(open_your_data(), text)
+    assert not at.success
     assert not at.warning
+    reason = (
+        "These values are too large to fit: they reach 7e+300, and the fit can only work "
+        "with values up to 1e+150 (the squares of larger ones overflow). Tick “Standardise” "
+        "to rescale each column to mean 0 and standard deviation 1, or divide the column by "
+        "a power of ten in the file."
+    )
+    assert [unescape(e.value) for e in at.error] == [reason]
+    button = at.button(key="your_data.use")
+    assert button.label == your_data.USE_LABEL
+    assert button.proto.disabled
+    assert unescape(button.proto.help) == reason
+    with pytest.raises(AppTestError, match="disabled"):  # as in a browser: no click
+        button.click()
+
+    ok(at.checkbox(key="your_data.standardise").check().run())
+    assert not at.error
     assert unescape(at.success[0].value).endswith("(standardised).")
+    assert not at.button(key="your_data.use").proto.disabled
+    use_this_data(at, "EM in 2-D")
+    stay_on(at, "pages/em-2d.py")
+    assert not at.error
+    ok(at.button(key="em2d.button.E").click().run())
+    assert status(at).startswith("Iteration 1 \u00b7 after E-step")
+    # scikit-learn's scaler overflows on X itself; standardising ignores a column's unit.
+    expected = StandardScaler().fit_transform(X / np.array([1e300, 1.0]))
+    points = chart(at, "em2d.chart")["data"][figures.TRACE_POINTS]
+    assert np.allclose(decode(points["x"]), expected[:, 0])
+    assert np.allclose(decode(points["y"]), expected[:, 1])
+
+
+def test_values_up_to_the_fits_limit_are_ready_as_they_are() -> None:
+    # 1e150 itself: the fit accepts it (its square, 1e300, is finite); no standardising asked.
+    text = "x,y\n1e150,1\n-5e149,2\n2e149,7\n7e149,3\n"
+    X = np.loadtxt(io.StringIO(text), delimiter=",", skiprows=1)
+    assert np.isfinite(X.astype(np.float64) ** 2).all()
+    at = paste(open_your_data(), text)
+    assert not at.error
+    assert not at.warning
+    assert unescape(at.success[0].value) == "Ready: 4 points in 2-D from “x” and “y”."
+    assert not at.button(key="your_data.use").proto.disabled
 
 
 # --------------------------------------------------------------------------- user text

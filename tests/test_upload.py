@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from gmm_app.upload import (
     responsibilities_csv,
     select_columns,
 )
+from gmm_core import initialize, run_em
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = Path(__file__).resolve().parent / "data" / "upload"
@@ -230,9 +232,44 @@ def test_inf_nan_and_overflow_are_missing_but_1e308_is_kept() -> None:
     np.testing.assert_array_equal(selection.X, [[1, 2], [1e308, 6], [8, 9]])
     assert selection.n_dropped == 4
     assert "file lines 3, 4, 5, 7" in selection.message
-    assert "Standardise" in selection.message  # 1e308 cannot be squared: say what to do
+    # 1e308 cannot be squared (1e308 ** 2 overflows float64): not fit as it is; say what to do.
+    assert "Standardise" not in selection.message
+    assert selection.problem is not None
+    assert "Tick “Standardise”" in selection.problem
+    assert "they reach 1e+308" in selection.problem
     standardised = select_columns(table, ["x", "y"], standardise=True)
     assert np.isfinite(standardised.X).all()
+    assert standardised.problem is None
+
+
+@pytest.mark.parametrize(
+    ("largest", "refused"),
+    [(1e150, False), (-1e150, False), (float(np.nextafter(1e150, np.inf)), True), (-2e150, True),
+     (7e300, True)],
+)
+def test_values_whose_squares_the_fit_cannot_take_are_a_problem(
+    largest: float, refused: bool
+) -> None:
+    # The fit's own check is the oracle: it refuses exactly the values the page refuses.
+    text = f"x,y\n{largest!r},1\n1,2\n3,7\n2,3\n"
+    selection = select_columns(parse_text(text), ["x", "y"])
+    assert selection.X[0, 0] == largest
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            run_em(selection.X, initialize(selection.X, 2, "random_from_data",
+                                           np.random.default_rng(0)), max_iter=1)
+            fit_refuses = False
+        except ValueError as err:
+            fit_refuses = "squares overflow" in str(err)
+    assert fit_refuses is refused
+    assert (selection.problem is not None) is refused
+    if refused:
+        assert selection.problem.startswith(
+            f"These values are too large to fit: they reach {abs(largest):.3g}, and the fit "
+            "can only work with values up to 1e+150"
+        )
+    assert selection.message is None
 
 
 def test_message_lists_five_lines_then_counts_the_rest() -> None:
