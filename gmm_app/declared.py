@@ -98,6 +98,23 @@ UNKNOWN_SHOWN = 5
 """At most this many unknown link parameters are named (the rest are counted)."""
 
 
+# --------------------------------------------------------------------------- booleans
+BOOL_TRUE = ("1", "on", "true", "yes")
+BOOL_FALSE = ("0", "off", "false", "no")
+"""How a link may write an on/off setting (any case): the same for every "bool" field; the
+first of each is what links are written with (:meth:`Field.format`)."""
+BOOL_SPELLINGS: dict[str, bool] = {
+    **dict.fromkeys(BOOL_TRUE, True), **dict.fromkeys(BOOL_FALSE, False),
+}
+_OTHER_SPELLINGS = [f"{t}/{f}" for t, f in zip(BOOL_TRUE[1:], BOOL_FALSE[1:], strict=True)]
+BOOL_SPELLINGS_TEXT = (
+    f"{BOOL_TRUE[0]} (on) or {BOOL_FALSE[0]} (off); "
+    f"{', '.join(_OTHER_SPELLINGS[:-1])} and {_OTHER_SPELLINGS[-1]} are accepted too"
+)
+"""What a valid on/off value is, for messages: "1 (on) or 0 (off); on/off, true/false and
+yes/no are accepted too"."""
+
+
 # --------------------------------------------------------------------------- context
 @dataclass(frozen=True)
 class Context:
@@ -193,13 +210,13 @@ class Field:
         if self.kind == "choice":
             return f"choose one of {', '.join(self.choices_for(ctx))}"
         if self.kind == "bool":
-            return f"{self.url} must be 1 (on) or 0 (off)"
+            return f"{self.url} must be {BOOL_SPELLINGS_TEXT}"
         if self.kind == "means":
             return f"{self.url} must be numbers separated by commas"
         what = "a whole number" if self.kind == "int" else "a number"
         if self.hi is None:
-            return f"{self.url} must be {what} from {self.lo:g} up"
-        return f"{self.url} must be {what} from {self.lo:g} to {self.hi:g}"
+            return f"{self.url} must be {what} from {show_limit(self.lo)} up"
+        return f"{self.url} must be {what} from {show_limit(self.lo)} to {show_limit(self.hi)}"
 
     def parse(self, text: str, ctx: Context) -> Any:
         """The value written ``text`` in a link.
@@ -217,10 +234,8 @@ class Field:
                 return text
             raise ValueError(self.requirement(ctx))
         if self.kind == "bool":
-            words = {"1": True, "true": True, "on": True, "yes": True,
-                     "0": False, "false": False, "off": False, "no": False}
-            if text.lower() in words:
-                return words[text.lower()]
+            if text.lower() in BOOL_SPELLINGS:
+                return BOOL_SPELLINGS[text.lower()]
             raise ValueError(self.requirement(ctx))
         if self.kind == "means":
             return parse_means(text, ctx.n_features)
@@ -239,12 +254,23 @@ class Field:
         if value is None:
             return ""
         if self.kind == "bool":
-            return "1" if value else "0"
+            return BOOL_TRUE[0] if value else BOOL_FALSE[0]
         if self.kind == "float":
             return repr(float(value))
         if self.kind == "means":
             return format_means(value)
         return str(value)
+
+
+def show_limit(limit: float | None) -> str:
+    """A range limit for a message: whole numbers plainly with thousands separators, as the
+    app's other messages print counts (``2,147,483,647``, not ``2.14748e+09``); others
+    compactly (``1e-12``, ``0.5``)."""
+    if limit is None:
+        return "none"
+    if float(limit).is_integer() and abs(limit) < 1e15:
+        return f"{int(limit):,}"
+    return f"{limit:g}"
 
 
 def show_value(value: Any) -> str:

@@ -105,3 +105,25 @@ def _use_page_widget_ids() -> None:
     ctx = get_script_run_ctx()
     if ctx is not None and ctx.page_script_hash:
         ThreadState.update(active_script_hash=ctx.page_script_hash)
+
+
+LINK_WARNING_ICON = ":material/link:"
+
+
+def link_warnings(page_id: str) -> None:
+    """Check the link that opened a page without settings (Lessons, Your data) and say what
+    it could not use, as the other pages do: ``/lessons?x=1`` names ``x`` as not used here.
+
+    The link is checked once per session (:func:`gmm_app.state.init_page`); its messages
+    are shown while the address still carries parameters (leaving the page clears them).
+    """
+    from gmm_app import state  # here: a page's first import stays as light as it was
+
+    messages = state.init_page(page_id)
+    if not messages and st.query_params:
+        messages = state.link_messages(page_id)
+    if len(messages) == 1:
+        st.warning(messages[0], icon=LINK_WARNING_ICON)
+    elif messages:
+        st.warning("Parts of this link were not used:\n" + "\n".join(f"- {m}" for m in messages),
+                   icon=LINK_WARNING_ICON)
