@@ -2,9 +2,11 @@
 
 import streamlit as st
 
-from gmm_app.routing import ensure_app_navigation, page
+from gmm_app.routing import ensure_app_navigation, link_warnings, page
 
 ensure_app_navigation()
+if st.query_params:  # (checked only then: the landing page's imports stay light)
+    link_warnings("home")
 
 st.title("Gaussian mixtures and EM, one half-step at a time", anchor=False)
 st.markdown(

@@ -102,7 +102,9 @@ def test_every_on_off_setting_accepts_what_its_message_promises(field) -> None:
 
 
 # --------------------------------------------------------------------------- unused parameters
-@pytest.mark.parametrize("page", ["pages/lessons.py", "pages/your-data.py", "pages/choose-k.py"])
+@pytest.mark.parametrize(
+    "page", ["pages/home.py", "pages/lessons.py", "pages/your-data.py", "pages/choose-k.py"]
+)
 def test_pages_name_a_link_parameter_they_do_not_use(page: str) -> None:
     at = AppTest.from_file(str(ROOT / page), default_timeout=60)
     at.query_params["x"] = "1"
