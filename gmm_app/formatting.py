@@ -131,6 +131,11 @@ def _gain_words(gain: float) -> str:
     return _minus(f"{gain:.2g}")
 
 
+def _fell(history: EMHistory) -> bool:
+    """Whether the run's last iteration lowered the log-likelihood (reg_covar, rounding)."""
+    return math.isfinite(history.last_gain) and history.last_gain < 0
+
+
 def _ahead_words(history: EMHistory) -> str:
     """What the stopping rule expects still to come, said beside its tolerance.
 
@@ -141,6 +146,8 @@ def _ahead_words(history: EMHistory) -> str:
     if history.rule == "loglik_change":
         return (f"the log-likelihood per point still changed by at least {history.tol:g} "
                 "(scikit-learn's rule)")
+    if math.isnan(ahead):  # fewer than two iterations: nothing to extrapolate from
+        return "one iteration is too few to extrapolate how much more EM would gain"
     if not math.isfinite(ahead):
         return "the gains are not shrinking yet, so no end of the climb is in sight"
     return (f"extrapolating the last iterations, more EM would still gain about "
@@ -180,6 +187,14 @@ def stop_message(history: EMHistory) -> str:
             )
         if history.n_iter == 0:
             return "No iterations were run (the limit is 0): raise 'Maximum iterations'."
+        if _fell(history):
+            return (
+                f"Not converged: stopped at the iteration limit ({history.n_iter}). The last "
+                f"iteration lowered the log-likelihood by {_gain_words(-history.last_gain)}: "
+                "the small reg_covar added to every covariance (or rounding) can do that "
+                "near a maximum. Raise 'Maximum iterations' to see whether it settles, or "
+                "lower reg_covar."
+            )
         return (
             f"Not converged: stopped at the iteration limit ({history.n_iter}) while still "
             f"climbing. The last iteration gained {_gain_words(history.last_gain)}, and "
@@ -260,6 +275,9 @@ def status_line(history: EMHistory, cursor: int) -> str:
                 f"not converged: at a saddle (components {history.twins[0] + 1} and "
                 f"{history.twins[1] + 1} coincide)"
                 if history.twins is not None
+                else "not converged: iteration limit reached (the last iteration lost "
+                f"{_gain_words(-history.last_gain)})"
+                if _fell(history)
                 else "not converged: iteration limit reached while still climbing "
                 f"(about {_gain_words(history.expected_gain)} more to gain)"
                 if math.isfinite(history.expected_gain) and history.rule != "loglik_change"

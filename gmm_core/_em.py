@@ -295,16 +295,17 @@ def _cholesky(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # The factors of the covariances an M-step has just checked, for the next pass that
 # evaluates them (one per thread: a run stays in its thread). Held with the array they
-# factor, which is read-only and owns its memory (GMMParams._trusted), so that identity
-# means the same numbers.
+# factor and a private copy of its numbers: the array is read-only, but numpy lets its
+# owner turn writing back on, so identity alone would not prove the same numbers (a
+# comparison of K * D * D values costs far less than the factorisation).
 _LAST_FACTOR = threading.local()
 
 
 def _factor(covariances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_cholesky` of ``covariances``, reusing the M-step's if it factored these."""
     last = getattr(_LAST_FACTOR, "value", None)
-    if last is not None and last[0] is covariances:
-        return last[1], last[2]
+    if last is not None and last[0] is covariances and np.array_equal(last[1], covariances):
+        return last[2], last[3]
     return _cholesky(covariances)
 
 
@@ -1050,7 +1051,7 @@ def _params_from_moments(
     if factor is not None and params.covariances is cov:
         for array in factor:
             array.setflags(write=False)
-        _LAST_FACTOR.value = (cov, *factor)
+        _LAST_FACTOR.value = (cov, cov.copy(), *factor)
     return params
 
 

@@ -111,7 +111,10 @@ def _kmeans_labels(X: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     Stops when no label changes (a fixed point), when the centres' squared moves in one
     iteration sum to at most ``_KMEANS_TOL`` times the data's mean variance, or after
     ``_KMEANS_MAX_ITER`` iterations (scikit-learn's KMeans rule); in the last two cases
-    the points are assigned once more, to the final centres.
+    the points are assigned once more, to the final centres. The labels are scikit-learn's
+    (Lloyd, same seeds) as long as no cluster empties: scipy's ``kmeans2`` keeps an empty
+    cluster's centre where scikit-learn moves it to far points, and the caller refuses an
+    empty cluster with a message (k-means++ seeds never start one empty).
     """
     # Imported here: scipy.cluster pulls in scipy.spatial (~0.15 s), which only this
     # initialisation needs; the app's cold start pays it only if k-means is chosen.

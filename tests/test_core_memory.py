@@ -127,3 +127,22 @@ def test_no_thread_of_a_pass_outlives_a_failed_run(monkeypatch: pytest.MonkeyPat
     finally:
         executor.shutdown(wait=True)
     np.testing.assert_array_equal(again.log_likelihoods, reference.log_likelihoods)
+
+
+def test_factors_kept_from_an_m_step_never_outlive_their_numbers() -> None:
+    """The next pass reuses the Cholesky factors the M-step's check computed, for the same
+    array; numpy lets an array's owner make it writable again, and then changed numbers
+    must be factored anew (the oracle: the textbook on a fresh copy of the numbers)."""
+    X, p0 = _data(2_000, 3)
+    resp, _ = textbook.e_step(X, p0)
+    params = gmm_core.m_step(X, resp, "full", 1e-6)  # its factors are kept for the next pass
+    expected = textbook.log_likelihood(X, params)
+    assert gmm_core.log_likelihood(X, params) == pytest.approx(expected, rel=1e-12)
+
+    params.covariances.setflags(write=True)
+    params.covariances[:] *= 4.0
+    params.covariances.setflags(write=False)
+    changed = GMMParams(params.weights, params.means, params.covariances.copy())
+    assert gmm_core.log_likelihood(X, params) == pytest.approx(
+        textbook.log_likelihood(X, changed), rel=1e-12)
+    assert textbook.log_likelihood(X, changed) != pytest.approx(expected, rel=1e-3)

@@ -422,6 +422,19 @@ def test_stop_messages() -> None:
                             expected_gain=float("inf"))
     assert "the gains are not shrinking yet" in stop_message(not_shrinking)
     assert "inf" not in status_line(not_shrinking, 2)
+    # One iteration (max_iter = 1): no three log-likelihoods to extrapolate from (NaN).
+    one = history(["init", "E", "M"], [-3.0, -3.0, -2.6], "max_iter", last_gain=0.4)
+    assert "one iteration is too few to extrapolate" in stop_message(one)
+    assert "not shrinking" not in stop_message(one)
+    assert "nan" not in (stop_message(one) + status_line(one, 2)).lower()
+    # A last step that lost likelihood (reg_covar, rounding) is not called a climb; Aitken's
+    # estimate is then the size of the fall (-d), not a gain still to come.
+    fell = history(["init", "E", "M", "E", "M"], [-3.0, -3.0, -2.0, -2.0, -2.5], "max_iter",
+                   last_gain=-0.5, expected_gain=0.5)
+    assert "lowered the log-likelihood by 0.5" in stop_message(fell)
+    assert "climbing" not in stop_message(fell)
+    assert "more to gain" not in status_line(fell, 4)
+    assert "the last iteration lost 0.5" in status_line(fell, 4)
     saddle = history(["init", "E", "M"], [-3.0, -3.0, -3.0], "max_iter", twins=(0, 2))
     assert "components 1 and 3 on top of each other" in stop_message(saddle)
     assert "saddle" in status_line(saddle, 2)
