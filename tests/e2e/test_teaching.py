@@ -305,11 +305,23 @@ def test_the_lessons_page_links_open_the_lessons(app_page: BrowserPage,
 # --------------------------------------------------------------------------------------------
 
 
+def click_one_guess(page: Any) -> None:
+    """Click the chart's click target once (a point, or where a mean goes) and wait until the
+    round counts the guess."""
+    from .test_pages import CLICK_TARGET_JS
+
+    target = page.evaluate(CLICK_TARGET_JS)
+    assert target is not None
+    page.mouse.move(target["x"], target["y"])
+    page.wait_for_timeout(200)
+    page.mouse.click(target["x"], target["y"])
+    page.get_by_text("Guessed so far: 1").wait_for(timeout=20_000)
+    app_server_lib.wait_for_idle(page)
+
+
 def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screenshot_dir: Any) -> None:
     """With 'predict first', M hides the M-step; clicks on the chart place guessed means;
     Reveal shows the M-step, the guess beside the truth and a score."""
-    from .test_pages import CLICK_TARGET_JS
-
     page = app_page.page
     app_page.goto(f"/em-2d?{SMALL_2D}&predict=1")
     app_server_lib.wait_for_plots(page, 2)
@@ -323,13 +335,7 @@ def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screensho
     page.get_by_text("where will each mean move").wait_for()
     app_server_lib.wait_for_idle(page)
     app_server_lib.wait_for_plots(page, 2)
-    target = page.evaluate(CLICK_TARGET_JS)
-    assert target is not None
-    page.mouse.move(target["x"], target["y"])
-    page.wait_for_timeout(200)
-    page.mouse.click(target["x"], target["y"])
-    page.get_by_text("Guessed so far: 1").wait_for(timeout=20_000)
-    app_server_lib.wait_for_idle(page)
+    click_one_guess(page)
     assert "after E-step" in status(page)  # still hidden
     page.get_by_role("button", name="Reveal", exact=True).click()
     page.get_by_text("away from the true new means").wait_for()
@@ -345,13 +351,7 @@ def test_predict_round_with_clicks_on_the_chart(app_page: BrowserPage, screensho
     page.get_by_text("which points will change colour").wait_for()
     app_server_lib.wait_for_idle(page)
     app_server_lib.wait_for_plots(page, 2)
-    target = page.evaluate(CLICK_TARGET_JS)
-    assert target is not None
-    page.mouse.move(target["x"], target["y"])
-    page.wait_for_timeout(200)
-    page.mouse.click(target["x"], target["y"])
-    page.get_by_text("Guessed so far: 1").wait_for(timeout=20_000)
-    app_server_lib.wait_for_idle(page)
+    click_one_guess(page)
     assert "after M-step" in status(page)  # still hidden
     page.get_by_role("button", name="Reveal", exact=True).click()
     page.get_by_text(re.compile(r"of your 1 pick changed\.|your 1 pick was wrong\.")).wait_for()
