@@ -248,6 +248,20 @@ def _ll_delta(history: EMHistory, cursor: int) -> float | None:
     return delta if math.isfinite(delta) else None
 
 
+def _at_limit_words(history: EMHistory) -> str:
+    """The status line's words for a run stopped at the iteration limit."""
+    if history.twins is not None:
+        i, j = (c + 1 for c in history.twins)
+        return f"not converged: at a saddle (components {i} and {j} coincide)"
+    if _fell(history):
+        return ("not converged: iteration limit reached (the last iteration lost "
+                f"{_gain_words(-history.last_gain)})")
+    if math.isfinite(history.expected_gain) and history.rule != "loglik_change":
+        return ("not converged: iteration limit reached while still climbing "
+                f"(about {_gain_words(history.expected_gain)} more to gain)")
+    return "not converged: iteration limit reached while still climbing"
+
+
 def status_line(history: EMHistory, cursor: int) -> str:
     """Where we are in the run, as one line for the page.
 
@@ -271,18 +285,7 @@ def status_line(history: EMHistory, cursor: int) -> str:
     if last:
         follow = {
             "converged": "converged",
-            "max_iter": (
-                f"not converged: at a saddle (components {history.twins[0] + 1} and "
-                f"{history.twins[1] + 1} coincide)"
-                if history.twins is not None
-                else "not converged: iteration limit reached (the last iteration lost "
-                f"{_gain_words(-history.last_gain)})"
-                if _fell(history)
-                else "not converged: iteration limit reached while still climbing "
-                f"(about {_gain_words(history.expected_gain)} more to gain)"
-                if math.isfinite(history.expected_gain) and history.rule != "loglik_change"
-                else "not converged: iteration limit reached while still climbing"
-            ),
+            "max_iter": _at_limit_words(history),
             "collapse": "stopped: "
             + (
                 f"component {history.collapse.component + 1} collapsed"
